@@ -1,0 +1,226 @@
+"""Every exception peppol-response raises, in one tree rooted at :class:`PeppolResponseError`.
+
+Each class also subclasses the standard exception a caller would naturally catch (``ValueError`` for
+bad input, ``ConnectionError`` for the network, ``LookupError`` for discovery), so code that does not
+know this library still handles it sensibly.
+
+Where it matters *who* broke a rule, the error says so (``origin``): :attr:`Origin.LOCAL` means we
+were about to do something the protocol forbids (a bug or bad input on our side, nothing was sent);
+:attr:`Origin.REMOTE` means the peer sent something that breaks it (the message is answered or
+ignored as the protocol says, never trusted).
+
+::
+
+    PeppolResponseError
+    ├── ParseError (ValueError)             bytes that are not the document they claim to be; line + path
+    │   └── UnsafeXmlError                  DTDs, entities, size/depth limits: refused before parsing
+    ├── CodeError (ValueError)              a code outside its code list; names the list
+    ├── BuildError (ValueError)             the builder refuses what the official rules would reject
+    ├── ValidationError (ValueError)        a document had to be valid and was not; carries the report
+    ├── EnvelopeError (ValueError)          SBDH missing, malformed or inconsistent with its payload
+    ├── OrderError                          a status that breaks the BIS order (OP-BR111)
+    │   ├── LocalOrderError                 ... we were about to send it
+    │   └── RemoteOrderError                ... the peer sent it
+    ├── As4Error                            an ebMS error: code (EBMS:0101 ...), severity, category
+    ├── TrustError                          a certificate or signature cannot be trusted
+    ├── DiscoveryError (LookupError)        SML/SMP lookup failed
+    │   └── NotServicedError                the receiver does not accept this document type/process
+    ├── TransportError (ConnectionError)    HTTP/TLS failure; says whether a retry may help
+    ├── StoreError                          the database or inbox failed
+    └── ConfigError (ValueError)            bad configuration or arguments
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Iterable
+
+__all__ = [
+    "As4Error",
+    "BuildError",
+    "CodeError",
+    "ConfigError",
+    "DiscoveryError",
+    "EnvelopeError",
+    "LocalOrderError",
+    "NotServicedError",
+    "OrderError",
+    "Origin",
+    "ParseError",
+    "PeppolResponseError",
+    "RemoteOrderError",
+    "StoreError",
+    "TransportError",
+    "TrustError",
+    "UnsafeXmlError",
+    "ValidationError",
+]
+
+
+class Origin(enum.Enum):
+    """Who broke the rule: us (about to send) or the peer (we received it)."""
+
+    LOCAL = "local"
+    REMOTE = "remote"
+
+
+class PeppolResponseError(Exception):
+    """Root of every error raised by peppol-response."""
+
+
+class ParseError(PeppolResponseError, ValueError):
+    """Input that cannot be read as the expected document.
+
+    ``line`` is the 1-based source line where known; ``path`` is an XPath-like location of the
+    element at fault (``/ubl:ApplicationResponse/cac:DocumentResponse/cac:Response``).
+    """
+
+    def __init__(self, message: str, *, line: int | None = None, path: str | None = None) -> None:
+        self.reason = message
+        self.line = line
+        self.path = path
+        where = []
+        if line is not None:
+            where.append(f"line {line}")
+        if path:
+            where.append(path)
+        super().__init__(f"{message} ({', '.join(where)})" if where else message)
+
+
+class UnsafeXmlError(ParseError):
+    """XML refused before parsing because it is hostile or too big (DTD, entities, size, depth)."""
+
+
+class CodeError(PeppolResponseError, ValueError):
+    """A code value that is not in its code list. ``code_list`` names the list (``OPStatusReason``)."""
+
+    def __init__(self, code_list: str, value: object, allowed: Iterable[str] | None = None) -> None:
+        self.code_list = code_list
+        self.value = value
+        self.allowed = tuple(allowed) if allowed is not None else None
+        hint = f"; allowed: {', '.join(self.allowed)}" if self.allowed and len(self.allowed) <= 20 else ""
+        super().__init__(f"{value!r} is not a code of the {code_list} list{hint}")
+
+
+class BuildError(PeppolResponseError, ValueError):
+    """The builder refuses a response the official rules would reject.
+
+    ``rule`` is the official rule id that would fail (``PEPPOL-T111-R001``) where there is one;
+    ``field`` names the part of the response at fault.
+    """
+
+    def __init__(self, message: str, *, rule: str | None = None, field: str | None = None) -> None:
+        self.rule = rule
+        self.field = field
+        prefix = f"[{rule}] " if rule else ""
+        super().__init__(f"{prefix}{message}")
+
+
+class ValidationError(PeppolResponseError, ValueError):
+    """A document that had to be valid was not. ``report`` holds every finding."""
+
+    def __init__(self, message: str, report: Any = None) -> None:
+        self.report = report
+        super().__init__(message)
+
+
+class EnvelopeError(PeppolResponseError, ValueError):
+    """The SBDH envelope is missing, malformed or disagrees with its payload. ``field`` names it."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+class OrderError(PeppolResponseError):
+    """A status that breaks the order of OP-BR111 (R004 final reached, R005 after AP, R012 order).
+
+    ``rule`` is the process rule id, ``current`` the invoice's status before, ``attempted`` the
+    status that was refused.
+    """
+
+    origin: Origin = Origin.LOCAL
+
+    def __init__(self, message: str, *, rule: str, current: str | None, attempted: str) -> None:
+        self.rule = rule
+        self.current = current
+        self.attempted = attempted
+        super().__init__(f"[{rule}] {message}")
+
+
+class LocalOrderError(OrderError):
+    """We were about to send a status the order rules forbid; nothing was sent."""
+
+    origin = Origin.LOCAL
+
+
+class RemoteOrderError(OrderError):
+    """The peer sent a status the order rules forbid; the issuer may ignore it (it is kept, marked)."""
+
+    origin = Origin.REMOTE
+
+
+class As4Error(PeppolResponseError):
+    """An ebMS 3 error as defined by the ebMS/AS4 specifications.
+
+    ``code`` is the ebMS error code (``EBMS:0101``), ``short_description`` its standard name
+    (``FailedAuthentication``), ``severity`` ``failure`` or ``warning``, ``category`` (``Content``,
+    ``Communication``, ``Processing``, ``UnPackaging``), ``ref_to_message_id`` the message it is about,
+    ``origin`` who broke the protocol. ``description`` is a human explanation that is safe to send
+    to the peer (no secrets, no stack traces).
+    """
+
+    def __init__(
+        self,
+        code: str,
+        description: str,
+        *,
+        short_description: str = "",
+        severity: str = "failure",
+        category: str = "",
+        ref_to_message_id: str | None = None,
+        origin: Origin = Origin.REMOTE,
+        error_detail: str | None = None,
+    ) -> None:
+        self.code = code
+        self.description = description
+        self.short_description = short_description
+        self.severity = severity
+        self.category = category
+        self.ref_to_message_id = ref_to_message_id
+        self.origin = origin
+        self.error_detail = error_detail
+        name = f" {short_description}" if short_description else ""
+        super().__init__(f"{code}{name}: {description}")
+
+
+class TrustError(PeppolResponseError):
+    """A certificate, chain or signature that cannot be trusted (untrusted, expired, revoked, wrong use)."""
+
+
+class DiscoveryError(PeppolResponseError, LookupError):
+    """Finding the receiver's access point failed (SML/DNS, SMP HTTP, SMP signature, no endpoint)."""
+
+
+class NotServicedError(DiscoveryError):
+    """The receiver has not registered this document type and process (PEPPOL:NOT_SERVICED)."""
+
+
+class TransportError(PeppolResponseError, ConnectionError):
+    """Sending over HTTP failed. ``retryable`` says whether resending the same bytes may succeed."""
+
+    def __init__(self, message: str, *, retryable: bool, status: int | None = None) -> None:
+        self.retryable = retryable
+        self.status = status
+        super().__init__(message)
+
+
+class StoreError(PeppolResponseError):
+    """The tracker store or the receiver's inbox failed (database, disk)."""
+
+
+class ConfigError(PeppolResponseError, ValueError):
+    """Bad configuration or arguments."""

@@ -1,0 +1,1 @@
+"""The status tracker: every invoice's status and history, matched responses, events and webhooks."""
