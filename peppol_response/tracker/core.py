@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import importlib
 import json
 import logging
 import secrets as _secrets
@@ -237,7 +238,8 @@ def _prepare(
         "doc_issue_date": response.document.issue_date,
         "seller_keys": dump_keys(parties.seller_keys),
         "buyer_keys": dump_keys(parties.buyer_keys),
-        "clarifications": json.dumps(_clarifications(response), ensure_ascii=False) if response.clarifications else None,
+        "clarifications": (json.dumps(_clarifications(response), ensure_ascii=False)
+                           if response.clarifications else None),
         "note": response.note,
         "parties": json.dumps(_parties(response), ensure_ascii=False),
         "received_at": got,
@@ -247,7 +249,7 @@ def _prepare(
         "transport_state": None,
         "xml": xml if keep_xml else None,
     }
-    return _Prepared(response, state, row["sender"], digest, response.document.id, row,
+    return _Prepared(response, state, norm_id(response.sender.endpoint), digest, response.document.id, row,
                      parties.seller_keys, parties.buyer_keys, parties.seller, parties.buyer)
 
 
@@ -269,7 +271,8 @@ def _invoice_row(inv: NewInvoice, now: dt.datetime) -> dict[str, Any]:
         raise ConfigError("invoice_id must not be empty")
     seller, buyer = norm_id(inv.seller), norm_id(inv.buyer)
     if ":" not in seller or ":" not in buyer:
-        raise ConfigError(f"seller and buyer must be Peppol endpoints 'scheme:value', got {inv.seller!r}, {inv.buyer!r}")
+        raise ConfigError(
+            f"seller and buyer must be Peppol endpoints 'scheme:value', got {inv.seller!r}, {inv.buyer!r}")
     type_code = str(DocumentTypeCode(inv.type_code))
     state = None if inv.transport_state is None else TransportState(inv.transport_state)
     delivered = None if inv.delivered_at is None else _naive_utc(inv.delivered_at)
@@ -336,7 +339,7 @@ def _entry_from_row(r: Any) -> HistoryEntry:
 
 
 def _history_sort_key(e: HistoryEntry) -> tuple[Any, ...]:
-    return order_key(e.issued_at, e.state, e.response_id, e.sender, e.content_hash) + (e.pk,)
+    return (*order_key(e.issued_at, e.state, e.response_id, e.sender, e.content_hash), e.pk)
 
 
 @dataclass(slots=True)
@@ -528,6 +531,19 @@ class Tracker:
             row = conn.execute(sa.select(t_inv).where(t_inv.c.id == pk)).one()
         return _record_from_row(row)
 
+    def record_invoice_xml(self, xml: bytes, **fields: Any) -> InvoiceRecord:
+        """Record an invoice from its BIS Billing XML (invoice or credit note); ``fields`` add or override.
+
+        Reads seller, buyer, id, type code, issue date, amount, currency, due date and the parties'
+        other identifiers with :mod:`peppol_response.invoice`.
+        """
+        try:
+            reader = importlib.import_module("peppol_response.invoice")
+        except ImportError:  # pragma: no cover - until the document layer lands
+            raise ConfigError("reading invoice XML needs peppol_response.invoice, which is not installed") from None
+        summary = reader.read_invoice(xml)
+        return self.record_invoice(_from_summary(summary, fields))
+
     def record_invoices(self, items: Iterable[NewInvoice]) -> list[int]:
         """Record many invoices in one transaction (batched); return their ids in order."""
         batch = list(items)
@@ -546,8 +562,8 @@ class Tracker:
         existing: dict[tuple[Any, ...], int] = {}
         cols = (t_inv.c.invoice_no, t_inv.c.seller, t_inv.c.buyer, t_inv.c.type_code, t_inv.c.issue_date)
         for chunk in _chunks(list({key(r) for r in rows})):
-            for r in conn.execute(sa.select(t_inv.c.id, *cols).where(sa.tuple_(*cols).in_(list(chunk)))):
-                existing[(r.invoice_no, r.seller, r.buyer, r.type_code, r.issue_date)] = r.id
+            for found in conn.execute(sa.select(t_inv.c.id, *cols).where(sa.tuple_(*cols).in_(list(chunk)))):
+                existing[(found.invoice_no, found.seller, found.buyer, found.type_code, found.issue_date)] = found.id
         fresh: list[dict[str, Any]] = []
         seen: set[tuple[Any, ...]] = set()
         for r in rows:
@@ -736,8 +752,8 @@ class Tracker:
         statuses: dict[int, State | None] = {}
         extra = dup_invoices - set(settled)
         for chunk in _chunks(sorted(extra)):
-            for r in conn.execute(sa.select(t_inv.c.id, t_inv.c.status).where(t_inv.c.id.in_(list(chunk)))):
-                statuses[r.id] = None if r.status is None else State(r.status)
+            for srow in conn.execute(sa.select(t_inv.c.id, t_inv.c.status).where(t_inv.c.id.in_(list(chunk)))):
+                statuses[srow.id] = None if srow.status is None else State(srow.status)
         for it, rid in zip(fresh, ids, strict=True):
             if it.row["variant"]:
                 drafts.append(self._response_event("response.conflict", it, rid, None))
@@ -1232,6 +1248,24 @@ def _match(
             continue
         found.append(c.id)
     return found[0] if len(found) == 1 else None
+
+
+def _from_summary(summary: Any, fields: dict[str, Any]) -> NewInvoice:
+    """A :class:`NewInvoice` from an invoice summary of the document layer, ``fields`` taking precedence."""
+    base: dict[str, Any] = {
+        "seller": str(summary.seller_endpoint),
+        "buyer": str(summary.buyer_endpoint),
+        "invoice_id": summary.id,
+        "issue_date": summary.issue_date,
+        "type_code": str(summary.type_code),
+        "amount": getattr(summary, "payable_amount", None),
+        "currency": getattr(summary, "currency", None),
+        "due_date": getattr(summary, "due_date", None),
+        "seller_name": getattr(summary, "seller_name", None),
+        "buyer_name": getattr(summary, "buyer_name", None),
+    }
+    base.update({k: v for k, v in fields.items() if v is not None})
+    return NewInvoice(**base)
 
 
 def _invoice_payload(inv: Any) -> dict[str, Any]:

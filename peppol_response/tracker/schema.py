@@ -1,11 +1,11 @@
 """The tracker's tables (SQLAlchemy Core) and the migrations that build and upgrade them.
 
-Every column and index carries the schema version that introduced it (``info={"since": n}``; 1 when
-absent). A migration creates tables as they were at its version and adds later columns with
+Every column and index carries the schema version that introduced it (``info={"since": n}``; 1
+when absent). A migration creates tables as they were at its version and adds later columns with
 ``ALTER TABLE ... ADD COLUMN``, so a store created by an old release upgrades in place. Applied versions
 are rows of ``pr_schema_version``; :func:`migrate` applies the missing ones in order, in one transaction
-(DDL is transactional on both SQLite and PostgreSQL), under a lock (PostgreSQL advisory lock; SQLite's write lock), so several processes may
-open the same store at once.
+(DDL is transactional on both SQLite and PostgreSQL), under a lock (PostgreSQL advisory lock;
+SQLite's write lock), so several processes may open the same store at once.
 
 Times are naive UTC datetimes; dates are dates. Every table name starts with ``pr_`` so the tracker can
 share a database with an application.
@@ -208,7 +208,8 @@ def _add_columns(conn: sa.Connection, table: sa.Table, version: int) -> None:
         if _version_of(col) == version:
             assert col.nullable, "columns added by a migration must be nullable"
             ddl = col.type.compile(dialect=conn.dialect)
-            conn.execute(sa.text(f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {preparer.quote(col.name)} {ddl}"))
+            name = preparer.quote(col.name)
+            conn.execute(sa.text(f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {name} {ddl}"))
 
 
 def _create_indexes(conn: sa.Connection, version: int) -> None:
