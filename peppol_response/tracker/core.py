@@ -862,12 +862,13 @@ class Tracker:
             outcome = replay_items(items, credit_note=credit_note, mode=self.mode)
             all_marks.update(outcome.marks)
             by_id = {r.id: r for r in rows}
+            ignored_drafts: list[_EventDraft] = []
             for rid, (mark, rule, stale) in outcome.marks.items():
                 r = by_id[rid]
                 if (r.mark, r.rule, bool(r.stale)) != (mark, rule, stale):
                     mark_updates.append({"b_id": rid, "b_mark": mark, "b_rule": rule, "b_stale": stale})
                     if mark == "ignored" and r.mark != "ignored":
-                        drafts.append(_EventDraft("response.ignored", pk, rid, inv.status, State(r.state).value, rule, {
+                        ignored_drafts.append(_EventDraft("response.ignored", pk, rid, inv.status, State(r.state).value, rule, {
                             "type": "response.ignored", "invoice": _invoice_payload(inv), "rule": rule,
                             "response": {"id": r.response_id, "sender": r.sender, "status": r.state,
                                          "issued_at": r.issued_at.isoformat()},
@@ -897,6 +898,7 @@ class Tracker:
                         "issued_at": deciding.issued_at.isoformat(),
                         "received_at": deciding.received_at.isoformat()},
                 }))
+            drafts.extend(ignored_drafts)
             settled[pk] = _Settled(previous, current)
         if mark_updates:
             conn.execute(t_resp.update().where(t_resp.c.id == sa.bindparam("b_id")).values(
