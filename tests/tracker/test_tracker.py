@@ -307,3 +307,25 @@ def test_official_examples_attach_to_their_invoices(tracker: Tracker, path: Path
     assert result.invoice_pk == rec.pk, path.name
     assert result.current is State.of(model.code, model.is_partial_payment)
     assert tracker.ingest(data).outcome is Outcome.DUPLICATE
+
+
+def test_content_hash_covers_every_field_of_the_model() -> None:
+    import dataclasses
+
+    from peppol_response.model import InvoiceResponse
+    from peppol_response.tracker import content_hash
+
+    # when the model gains a field, content_hash must learn it (then update this list)
+    assert [f.name for f in dataclasses.fields(InvoiceResponse)] == [
+        "id", "issue_date", "sender", "receiver", "code", "document", "clarifications", "effective_date",
+        "issue_time", "note", "issuer_party", "recipient_party", "customization_id", "profile_id"]
+    base = response("H-1", "RE", doc="X", note="n")
+    variants = [
+        base.replace(note="m"), base.replace(issue_time=dt.time(10)), base.replace(effective_date=D),
+        base.replace(id="H-2"), base.replace(code="UQ"), response("H-1", "RE", doc="Y", note="n"),
+        base.replace(profile_id="urn:peppol:bis:billing_with_response"),
+        response("H-1", "RE", doc="X", note="n", recipient_id=PartyId("1", "0088")),
+    ]
+    hashes = {content_hash(v) for v in variants}
+    assert len(hashes) == len(variants) and content_hash(base) not in hashes
+    assert content_hash(base) == content_hash(parse(base.to_xml(pretty=True)))
