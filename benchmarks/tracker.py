@@ -116,7 +116,8 @@ class Parties:
         return p
 
 
-def waves(n: int, paths: list[int], rng: random.Random, window: int) -> Iterator[tuple[int, int, tuple[str, bool], int]]:
+def waves(n: int, paths: list[int], rng: random.Random,
+          window: int) -> Iterator[tuple[int, int, tuple[str, bool], int]]:
     """(invoice, step, status, day offset) in arrival order: per window of invoices, wave by wave."""
     for start in range(0, n, window):
         ids = list(range(start, min(n, start + window)))

@@ -79,7 +79,8 @@ def test_four_processes_end_with_the_bis_status_and_complete_history(store_url: 
             assert [h.rule for h in st.history] == rules
             assert all(h.mark in (Mark.ACCEPTED, Mark.IGNORED) for h in st.history)
             changes = [e for e in t.events(limit=100000, invoice=st.invoice.pk) if e.kind == "status.changed"]
-            assert changes and changes[-1].current == (None if st.state is None else st.state.value)
+            assert changes
+            assert changes[-1].current == (None if st.state is None else st.state.value)
 
 
 def _pk(t: Tracker, doc: str) -> int:
