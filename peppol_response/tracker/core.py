@@ -664,11 +664,12 @@ class Tracker:
             row = conn.execute(sa.select(t_inv).where(t_inv.c.id == pk)).one()
         return _record_from_row(row)
 
-    def record_invoice_xml(self, xml: bytes, **fields: Any) -> InvoiceRecord:
-        """Record an invoice from its BIS Billing XML (invoice or credit note); ``fields`` add or override.
+    def record_invoice_xml(self, xml: bytes | str, **fields: Any) -> InvoiceRecord:
+        """Record an invoice from its BIS Billing XML (invoice or credit note, bare or in its SBDH).
 
-        Reads seller, buyer, id, type code, issue date, amount, currency, due date and the parties'
-        other identifiers with :mod:`peppol_response.invoice`.
+        Reads seller, buyer, id, type code, issue date, payable amount, currency, due date and the
+        parties' other identifiers with :func:`peppol_response.invoice.read_invoice`; ``fields``
+        (``direction``, ``as4_message_id``, ``transport_state``, ...) add or override.
         """
         try:
             reader = importlib.import_module("peppol_response.invoice")
@@ -1411,18 +1412,32 @@ def _match(
 
 
 def _from_summary(summary: Any, fields: dict[str, Any]) -> NewInvoice:
-    """A :class:`NewInvoice` from an invoice summary of the document layer, ``fields`` taking precedence."""
+    """A :class:`NewInvoice` from :class:`peppol_response.invoice.InvoiceSummary`, ``fields`` taking precedence.
+
+    The parties' other identifiers (``PartyIdentification/ID``, ``PartyLegalEntity/CompanyID``) become
+    aliases, so a response sent on a party's behalf that names it by one of them still matches.
+    """
+
+    def aliases(party: Any) -> tuple[str, ...]:
+        ids = list(getattr(party, "identifiers", ()))
+        legal = getattr(party, "legal_id", None)
+        if legal is not None:
+            ids.append(legal)
+        return tuple(norm_id(i) for i in ids)
+
     base: dict[str, Any] = {
-        "seller": str(summary.seller_endpoint),
-        "buyer": str(summary.buyer_endpoint),
+        "seller": str(summary.seller.endpoint),
+        "buyer": str(summary.buyer.endpoint),
         "invoice_id": summary.id,
         "issue_date": summary.issue_date,
         "type_code": str(summary.type_code),
-        "amount": getattr(summary, "payable_amount", None),
-        "currency": getattr(summary, "currency", None),
-        "due_date": getattr(summary, "due_date", None),
-        "seller_name": getattr(summary, "seller_name", None),
-        "buyer_name": getattr(summary, "buyer_name", None),
+        "amount": summary.payable_amount,
+        "currency": summary.currency,
+        "due_date": summary.due_date,
+        "seller_name": summary.seller.name,
+        "buyer_name": summary.buyer.name,
+        "seller_aliases": aliases(summary.seller),
+        "buyer_aliases": aliases(summary.buyer),
     }
     base.update({k: v for k, v in fields.items() if v is not None})
     return NewInvoice(**base)

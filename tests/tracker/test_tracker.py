@@ -352,3 +352,29 @@ def test_content_hash_covers_every_field_of_the_model() -> None:
     assert len(hashes) == len(variants)
     assert content_hash(base) not in hashes
     assert content_hash(base) == content_hash(parse(base.to_xml(pretty=True)))
+
+
+def test_invoices_recorded_from_xml_match_the_example_replies(tracker: Tracker) -> None:
+    invoice_mod = pytest.importorskip("peppol_response.invoice", reason="the document layer has not landed yet")
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    invoices = sorted((examples / "invoices").glob("*.xml"))
+    responses = sorted((examples / "responses").glob("*.xml"))
+    if not invoices or not responses:
+        pytest.skip("no example invoices and responses in examples/")
+    recorded = {}
+    for path in invoices:
+        summary = invoice_mod.read_invoice(path.read_bytes())
+        rec = tracker.record_invoice_xml(path.read_bytes(), as4_message_id=f"{path.stem}@ap")
+        assert (rec.invoice_id, rec.type_code, rec.amount) == (summary.id, str(summary.type_code),
+                                                                summary.payable_amount)
+        assert rec.as4_message_id == f"{path.stem}@ap"
+        recorded[(rec.invoice_id, rec.type_code)] = rec.pk
+    matched = 0
+    for path in responses:
+        model = parse(path.read_bytes())
+        result = tracker.ingest(path.read_bytes())
+        expected = recorded.get((model.document.id, str(model.document.type_code)))
+        if expected is not None:
+            assert result.invoice_pk == expected, path.name
+            matched += 1
+    assert matched >= len(invoices)
