@@ -348,6 +348,8 @@ def _prepare(
 
         response = parse(source)
         xml = source.encode() if isinstance(source, str) else source
+        if (evidence is None or evidence.sbdh_instance_id is None) and b"StandardBusinessDocument" in xml[:2048]:
+            evidence = _with_sbdh_id(xml, evidence)
     else:
         raise ConfigError(f"cannot ingest a {type(source).__name__}: give XML bytes or an InvoiceResponse")
     state = State.of(response.code, response.is_partial_payment)
@@ -385,6 +387,19 @@ def _prepare(
     }
     return _Prepared(response, state, norm_id(response.sender.endpoint), digest, response.document.id, row,
                      parties.seller_keys, parties.buyer_keys, parties.seller, parties.buyer)
+
+
+def _with_sbdh_id(xml: bytes, evidence: TransportEvidence | None) -> TransportEvidence | None:
+    """Fill the evidence's SBDH InstanceIdentifier from the envelope the response came in, if it reads."""
+    from ..errors import EnvelopeError
+    from ..sbdh import read_sbdh
+
+    try:
+        instance = read_sbdh(xml).header.instance_identifier
+    except (EnvelopeError, ParseError):
+        return evidence  # the response itself parsed; a sloppy envelope only costs us this id
+    base = evidence or TransportEvidence()
+    return TransportEvidence(base.as4_message_id, instance, base.received_at, base.sender_ap)
 
 
 def _decimal(value: Decimal | str | None) -> str | None:

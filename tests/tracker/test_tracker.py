@@ -378,3 +378,18 @@ def test_invoices_recorded_from_xml_match_the_example_replies(tracker: Tracker) 
             assert result.invoice_pk == expected, path.name
             matched += 1
     assert matched >= len(invoices)
+
+
+def test_a_response_in_its_sbdh_envelope_records_the_instance_identifier(tracker: Tracker) -> None:
+    from peppol_response.sbdh import wrap
+
+    doc = unique()
+    pk = record(tracker, doc)
+    model = response(f"{doc}-1", "AB", doc=doc)
+    enveloped = wrap(model.to_xml(), country_c1="NO", instance_identifier="8d5c1e7a-0000-4000-8000-000000000001")
+    r = tracker.ingest_delivery(enveloped, TransportEvidence(as4_message_id="in-1@ap", sender_ap="PNO000001"))
+    assert r.invoice_pk == pk
+    h = tracker.history(pk)[0]
+    assert h.evidence.sbdh_instance_id == "8d5c1e7a-0000-4000-8000-000000000001"
+    assert (h.evidence.as4_message_id, h.evidence.sender_ap) == ("in-1@ap", "PNO000001")
+    assert tracker.ingest(model).outcome is Outcome.DUPLICATE  # the envelope is not part of the identity
