@@ -537,6 +537,7 @@ class Tracker:
         self._clock = clock or _utcnow
         self._subscribers: list[Callable[[Event], None]] = []
         self._local = threading.RLock() if self.engine.dialect.name == "sqlite" else None
+        self._memory = self.engine.dialect.name == "sqlite" and self.engine.url.database in (None, "", ":memory:")
         try:
             if migrate:
                 schema.migrate(self.engine)
@@ -569,10 +570,18 @@ class Tracker:
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(pr_read=True)
-            with conn.begin():
-                yield conn
+        # an in-memory SQLite store is one shared connection: reads must not interleave with a write
+        shared = self._local if self._memory else None
+        if shared is not None:
+            shared.acquire()
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(pr_read=True)
+                with conn.begin():
+                    yield conn
+        finally:
+            if shared is not None:
+                shared.release()
 
     def _write(self, work: Callable[[sa.Connection, list[_EventDraft]], _T]) -> _T:
         """Run ``work`` in one write transaction with its events; retry lost races; notify subscribers."""
