@@ -31,6 +31,7 @@ found through a trie of paths carried down the walk; the others are indexed by e
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,6 +139,8 @@ class Pattern:
     wild: tuple[Rule, ...] = ()
     by_attr: dict[str, tuple[str, dict[str, tuple[Rule, ...]]]] = field(default_factory=dict)
     wild_below_root: tuple[Rule, ...] = ()  # the wildcard rules that can match below the root
+    wild_xpath: str | None = None  # XPath 1.0 selecting every element a wildcard rule may match
+    namespaces: dict[str, str] = field(default_factory=dict)
 
     def first_match(self, el: etree._Element) -> Rule | None:
         """The first rule whose context matches ``el`` (name-indexed patterns only)."""
@@ -148,6 +151,20 @@ class Pattern:
             except DynamicError:
                 continue  # an error in a context pattern is a non-match, as in Saxon
         return None
+
+
+_XPATHS = threading.local()
+
+
+def _xpath(text: str, namespaces: dict[str, str]) -> etree.XPath:
+    """A compiled lxml XPath, one per thread (lxml evaluators are not shared across threads)."""
+    cache: dict[str, etree.XPath] | None = getattr(_XPATHS, "cache", None)
+    if cache is None:
+        cache = _XPATHS.cache = {}
+    xp = cache.get(text)
+    if xp is None:
+        xp = cache[text] = etree.XPath(text, namespaces=namespaces)
+    return xp
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,14 +308,18 @@ class RuleSet:
         """The first matching rule of a name-indexed pattern for each element that has one, in order."""
         by_tag = pattern.by_tag.get
         by_attr = pattern.by_attr.get
-        if pattern.wild_below_root:
+        if pattern.wild_below_root and pattern.wild_xpath is None:
             order: Iterable[int] = range(len(elements))  # a wildcard rule may match anything
         else:
             picked = [pos for tag in pattern.by_tag.keys() & positions.keys() for pos in positions[tag]]
-            if pattern.wild and (not picked or min(picked) != 0):
+            if pattern.wild:
                 picked.append(0)  # root-only wildcard rules (/*)
-            picked.sort()
-            order = picked
+            if pattern.wild_xpath is not None:
+                selected = _xpath(pattern.wild_xpath, pattern.namespaces)(elements[0])
+                if selected:
+                    index = {id(e): i for i, e in enumerate(elements)}
+                    picked.extend(index[id(e)] for e in selected if id(e) in index)
+            order = sorted(set(picked))
         wild_root, wild = pattern.wild, pattern.wild_below_root
         for pos in order:
             el = elements[pos]
@@ -386,7 +407,7 @@ class _Loader:
                 raise RulesError(f"{path.name} line {rel.sourceline}: {exc}") from None
             self.rule_count += 1
             rules.append(Rule(context, alternatives, asserts, self.rule_count))
-        pattern = Pattern(pid, rules)
+        pattern = Pattern(pid, rules, namespaces=dict(self.namespaces))
         if rules and all(alt.is_simple_absolute for r in rules for alt in r.alternatives):
             pattern.trie_slot = sum(1 for p in self.patterns if p.trie_slot is not None)
         else:
@@ -451,6 +472,9 @@ def _index(pattern: Pattern) -> None:
     pattern.wild_below_root = tuple(
         r for r in wild if any(not (a.anchor == "/" and len(a.steps) == 1) for a in r.alternatives)
     )
+    wild_alts = [a for r in pattern.wild_below_root for a in r.alternatives if a.last.tag is None]
+    if wild_alts and all(a.xpath1 is not None for a in wild_alts):
+        pattern.wild_xpath = " | ".join(a.xpath1 for a in wild_alts if a.xpath1 is not None)
 
 
 def _narrow_by_attribute(pattern: Pattern, tag: str, candidates: tuple[Rule, ...]) -> None:

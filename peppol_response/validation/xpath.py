@@ -1007,11 +1007,17 @@ class Step:
 @dataclass(frozen=True, slots=True)
 class PathPattern:
     """One alternative of a rule context: ``anchor`` is ``''`` (anywhere), ``'/'`` (from the root) or
-    ``'//'`` (any descendant of the document)."""
+    ``'//'`` (any descendant of the document).
+
+    ``xpath1`` is an XPath 1.0 expression that selects exactly the elements this pattern matches,
+    when the pattern only uses constructs whose XPath 1.0 meaning equals the XPath 2.0 one (see
+    :func:`_xpath1_predicate`); the engine may then let libxml2 find the candidates.
+    """
 
     anchor: str
     steps: tuple[Step, ...]
     text: str
+    xpath1: str | None = None
 
     @property
     def last(self) -> Step:
@@ -1111,6 +1117,71 @@ def _attr_eq(ast: tuple[Any, ...]) -> tuple[str, str] | None:
     return step[1], right[1]
 
 
+def _xpath1_literal(value: str) -> str | None:
+    if "'" not in value:
+        return f"'{value}'"
+    if '"' not in value:
+        return f'"{value}"'
+    return None
+
+
+def _xpath1_path(ast: tuple[Any, ...]) -> str | None:
+    """A relative path of child/attribute steps with XPath-1-safe predicates, rendered; else None."""
+    if ast[0] != "path" or ast[1] != "":
+        return None
+    parts = []
+    for step in ast[2]:
+        kind = step[0]
+        preds = [_xpath1_predicate(p) for p in step[-1]]
+        if None in preds:
+            return None
+        if kind == "child" and not step[1].startswith("*:"):
+            parts.append(step[1] + "".join(f"[{p}]" for p in preds))
+        elif kind == "attr" and not step[1].startswith("*:") and not preds:
+            parts.append("@" + step[1])
+        else:
+            return None
+    return "/".join(parts)
+
+
+def _xpath1_predicate(ast: tuple[Any, ...]) -> str | None:
+    """Render a predicate in XPath 1.0 when its meaning there is the same as in XPath 2.0.
+
+    Conservative on purpose: ``and``/``or``/``not``, ``true()``/``false()``, ``exists`` of a path, a path
+    as a boolean, ``normalize-space()`` of the context as a boolean, and ``path = 'literal'`` or
+    ``!=`` (existential over nodes in both versions). No string function on a path: there XPath 1.0
+    takes the first node where XPath 2.0 raises a type error.
+    """
+    kind = ast[0]
+    if kind in ("and", "or"):
+        a, b = _xpath1_predicate(ast[1]), _xpath1_predicate(ast[2])
+        return None if a is None or b is None else f"({a} {kind} {b})"
+    if kind == "call":
+        name, args = ast[1], ast[2]
+        if name in ("true", "false") and not args:
+            return f"{name}()"
+        if name == "not" and len(args) == 1:
+            inner = _xpath1_predicate(args[0])
+            return None if inner is None else f"not({inner})"
+        if name == "exists" and len(args) == 1:
+            path = _xpath1_path(args[0])
+            return None if path is None else f"boolean({path})"
+        if name == "normalize-space" and not args:
+            return "normalize-space()"
+        return None
+    if kind == "path":
+        return _xpath1_path(ast)
+    if kind == "cmp" and ast[1] in ("=", "!="):
+        left, right = ast[2], ast[3]
+        if right[0] != "str":
+            left, right = right, left
+        if right[0] != "str":
+            return None
+        path, literal = _xpath1_path(left), _xpath1_literal(right[1])
+        return None if path is None or literal is None else f"{path} {ast[1]} {literal}"
+    return None
+
+
 def compile_pattern(
     text: str, namespaces: dict[str, str], variables: dict[str, frozenset[str]] | None = None
 ) -> tuple[PathPattern, ...]:
@@ -1125,6 +1196,7 @@ def compile_pattern(
         if parser.at("op", "/") or parser.at("op", "//"):
             anchor = parser.take("op").value
         steps: list[Step] = []
+        step_texts: list[str | None] = []
         while True:
             t = parser.tok
             if t.kind != "name" or (parser.peek().kind == "op" and parser.peek().value == "("):
@@ -1134,6 +1206,9 @@ def compile_pattern(
             pred_asts = parser.predicates()
             preds = tuple(compiler._preds(pred_asts))
             steps.append(Step(t.value, test, tag, preds, _attr_eq(pred_asts[0]) if pred_asts else None))
+            rendered = [_xpath1_predicate(p) for p in pred_asts]
+            step_texts.append(None if t.value.startswith("*:") or None in rendered
+                              else t.value + "".join(f"[{r}]" for r in rendered))
             if parser.at("op", "/"):
                 parser.i += 1
                 continue
@@ -1141,7 +1216,11 @@ def compile_pattern(
                 raise parser.fail("'//' is only supported at the start of a rule context")
             break
         end = parser.tok.pos
-        alternatives.append(PathPattern(anchor, tuple(steps), text[start:end].strip()))
+        xpath1 = None
+        if None not in step_texts:
+            lead = "/" if anchor == "/" else "//"
+            xpath1 = lead + "/".join(t for t in step_texts if t is not None)
+        alternatives.append(PathPattern(anchor, tuple(steps), text[start:end].strip(), xpath1))
         if parser.at("op", "|"):
             parser.i += 1
             continue

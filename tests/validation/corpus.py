@@ -289,7 +289,10 @@ def _set_attr(tag: str, name: str, value: str | None, nth: int = 0) -> Mutation:
 def _insert(parent_tag: str | None, new: Callable[[], etree._Element], *, index: int | None = None,
             after: str | None = None) -> Mutation:
     def mutate(r: etree._Element) -> str | None:
-        parent = r if parent_tag is None else _leaf(r, parent_tag)
+        if parent_tag is not None and "/" in parent_tag and not parent_tag.startswith("{"):
+            parent = r.find(parent_tag, NS)
+        else:
+            parent = r if parent_tag is None else _leaf(r, parent_tag)
         if parent is None:
             return None
         el = new()
@@ -355,7 +358,7 @@ def _value_mutations() -> Iterator[tuple[str, Mutation]]:
     for scheme in ("0088", "0192", "9999", "", " 0088", "0242", "0147", "9959", None):
         yield "endpoint-scheme", _set_attr(cbc + "EndpointID", "schemeID", scheme)
         yield "endpoint-scheme", _set_attr(cbc + "EndpointID", "schemeID", scheme, 1)
-    for nth in range(4):
+    for nth in range(6):
         for scheme in ("0002", "0248", "9999", "0093", "", None):
             yield "id-scheme", _set_attr(cbc + "ID", "schemeID", scheme, nth)
     for scheme, values in IDENTIFIERS.items():
@@ -430,14 +433,17 @@ def _company_id(scheme: str, value: str) -> Mutation:
 def _tax_scheme(value: str, tax: str) -> Mutation:
     def mutate(r: etree._Element) -> str | None:
         sender = _leaf(r, CAC + "SenderParty")
-        ple = None if sender is None else sender.find(CAC + "PartyLegalEntity")
-        if ple is None:
+        if sender is None:
             return None
+        ple = sender.find(CAC + "PartyLegalEntity")
         pts = _new("cac:PartyTaxScheme")
         etree.SubElement(pts, CBC + "CompanyID").text = value
         ts = etree.SubElement(pts, CAC + "TaxScheme")
         etree.SubElement(ts, CBC + "ID").text = tax
-        ple.addprevious(pts)
+        if ple is not None:
+            ple.addprevious(pts)
+        else:
+            sender.append(pts)
         return f"PartyTaxScheme {tax} {value!r}"
     return mutate
 
@@ -468,6 +474,7 @@ def _forbidden() -> Iterator[tuple[str, Mutation]]:
     yield "forbidden", _insert(CAC + "Contact", lambda: _new("cbc:Telefax", "1"), after=CBC + "Telephone")
     yield "forbidden", _insert(CAC + "Contact", lambda: _new("cbc:ID", "1"), index=0)
     yield "forbidden", _insert(CAC + "PartyLegalEntity", lambda: _new("cbc:CompanyID", "1"))
+    yield "forbidden", _insert(".//cac:ReceiverParty/cac:PartyLegalEntity", lambda: _new("cbc:CompanyID", "1"))
     yield "forbidden", _insert(CAC + "SenderParty", lambda: _new("cbc:WebsiteURI", "http://x"), index=0)
 
     def party_name() -> etree._Element:
@@ -495,6 +502,9 @@ def _forbidden() -> Iterator[tuple[str, Mutation]]:
     yield "forbidden", _insert(CAC + "Condition", lambda: _new("cbc:Measure", "1", unitCode="C62"))
     yield "forbidden", _insert(CAC + "RecipientParty", lambda: _new("cac:Contact"))
     yield "forbidden", _insert(CAC + "DocumentResponse", lambda: _new("cbc:Note", "n"), index=0)
+    yield "forbidden", _insert(CAC + "LineReference", lambda: _new("cbc:UUID", "u"))
+    yield "forbidden", _insert(".//cac:LineResponse/cac:Response", lambda: _new("cbc:EffectiveDate", "2026-01-01"),
+                               after=CBC + "Description")
     yield "forbidden", _insert(None, lambda: _new("cbc:Note", "second note"), after=CBC + "Note")
 
 
