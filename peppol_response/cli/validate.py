@@ -139,8 +139,8 @@ def validate_command(fmt: str, strict: bool, jobs: int, paths: tuple[Path, ...])
     PATH may be a file or a directory (searched recursively for *.xml). SBDH-wrapped documents are
     unwrapped. Exit status 0: all valid; 1: some invalid; 2: usage or I/O errors.
     """
-    out = click.get_text_stream("stdout")
-    err = click.get_text_stream("stderr")
+    out = sys.stdout
+    err = sys.stderr
     inputs = list(_collect(paths))
     jobs_list = [(p, fmt, strict) for p, reason in inputs if reason is None]
     problems = [(p, reason) for p, reason in inputs if reason is not None]
@@ -161,10 +161,12 @@ def validate_command(fmt: str, strict: bool, jobs: int, paths: tuple[Path, ...])
                 err.write(f"{outcome.path}: {outcome.output}\n")
                 continue
             if fmt == "svrl":
-                body = outcome.output.split("?>", 1)[1].strip() if outcome.output.startswith("<?xml") else outcome.output
+                body = outcome.output
+                if body.startswith("<?xml"):
+                    body = body.split("?>", 1)[1].strip()
                 if svrl_many:
-                    out.write(f"<report path={_attr(outcome.path)} valid=\"{str(outcome.status == VALID).lower()}\">\n"
-                              f"{body}\n</report>\n")
+                    valid = "true" if outcome.status == VALID else "false"
+                    out.write(f'<report path={_attr(outcome.path)} valid="{valid}">\n{body}\n</report>\n')
                 else:
                     out.write(outcome.output)
             else:

@@ -35,7 +35,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from lxml import etree
 
@@ -106,7 +106,7 @@ class Rule:
             return
 
         def any_alternative(el: etree._Element) -> bool:
-            for m in matchers:
+            for m in matchers:  # noqa: SIM110 - a plain loop is faster than any() on this hot path
                 if m(el):
                     return True
             return False
@@ -282,7 +282,8 @@ class RuleSet:
             if slot is not None:
                 assert trie_rules is not None
                 matched: Iterable[tuple[etree._Element, Rule | None]] = (
-                    (el, rules[slot] if rules is not None else None) for el, rules in zip(elements, trie_rules)
+                    (el, rules[slot] if rules is not None else None)
+                    for el, rules in zip(elements, trie_rules, strict=True)
                 )
             else:
                 matched = self._name_matches(pattern, elements, positions)
@@ -315,7 +316,7 @@ class RuleSet:
             if pattern.wild:
                 picked.append(0)  # root-only wildcard rules (/*)
             if pattern.wild_xpath is not None:
-                selected = _xpath(pattern.wild_xpath, pattern.namespaces)(elements[0])
+                selected = cast("list[etree._Element]", _xpath(pattern.wild_xpath, pattern.namespaces)(elements[0]))
                 if selected:
                     index = {id(e): i for i, e in enumerate(elements)}
                     picked.extend(index[id(e)] for e in selected if id(e) in index)
@@ -342,7 +343,8 @@ class RuleSet:
         nodes: dict[etree._Element, _TrieNode | None] = {root: top}
         out: list[list[Rule | None] | None] = [top.rules if top is not None else self._trie.star]
         for el in elements[1:]:
-            parent_node = nodes.get(el.getparent())
+            parent = el.getparent()
+            parent_node = nodes.get(parent) if parent is not None else None
             if parent_node is None:
                 nodes[el] = None
                 out.append(None)
@@ -504,10 +506,9 @@ def _narrow_by_attribute(pattern: Pattern, tag: str, candidates: tuple[Rule, ...
     if attr_name is None:
         return
     all_values = set().union(*(v for v in required if v is not None))
-    buckets = {
-        value: tuple(r for r, req in zip(candidates, required) if req is None or value in req) for value in all_values
-    }
-    default = tuple(r for r, req in zip(candidates, required) if req is None)
+    pairs = list(zip(candidates, required, strict=True))
+    buckets = {value: tuple(r for r, req in pairs if req is None or value in req) for value in all_values}
+    default = tuple(r for r, req in zip(candidates, required, strict=True) if req is None)
     pattern.by_attr[tag] = (attr_name, buckets)
     # elements whose attribute has no listed value (or none at all) only meet the unconditional rules
     pattern.by_tag[tag] = default if default else ()
@@ -527,7 +528,7 @@ def load_rules_file(path: Path, *, rid: str | None = None) -> RuleSet:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_ruleset(name: str) -> RuleSet:
     """The compiled rule set ``schematron/<name>.xml`` shipped with the package (cached per process)."""
     return load_rules_file(data_path("schematron", f"{name}.xml"))

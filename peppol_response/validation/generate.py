@@ -33,9 +33,9 @@ from .ubl_structure import AGGREGATE_TYPES, LEAF_TYPES, UBL_TYPES
 
 __all__ = [
     "CODE_LISTS",
-    "StructureSpec",
     "T71_STRUCTURE",
     "T111_STRUCTURE",
+    "StructureSpec",
     "generated_files",
     "main",
     "number_nodes",
@@ -129,7 +129,9 @@ class _Assert:
     message: str  # XML content (may hold <value-of/> and <name/>)
 
 
-def _asserts(spec: StructureSpec, el: Element, path: str, number: int, is_root: bool) -> tuple[list[_Assert], _Assert | None]:
+def _asserts(
+    spec: StructureSpec, el: Element, path: str, number: int, is_root: bool
+) -> tuple[list[_Assert], _Assert | None]:
     seq = 0
 
     def next_id() -> str:

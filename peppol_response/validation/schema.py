@@ -18,17 +18,18 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Final
+from collections.abc import Iterable
+from typing import Final, cast
 
 from lxml import etree
 
-from ..binding import BINDING, UBL_NS
+from ..binding import BINDING, UBL_NS, walk
 from ..resources import data_path
 from ..xmlsafe import location, source_line
 from .mlr import MLR_BINDING
 from .report import Finding, Layer, Severity
 from .ubl_structure import LEAF_TYPES
-from .xpath import days_in_month
+from .xpath import days_in_month, element_text
 
 __all__ = ["ROOT_TAG", "SchemaLayer", "schema_layer"]
 
@@ -116,18 +117,7 @@ _TIME_TAGS: Final = _date_tags("Time")
 
 def _exact_tags() -> frozenset[str]:
     """Clark names of the elements our schema validates in full (those of the T111 and T71 bindings)."""
-    from ..binding import clark
-
-    tags: set[str] = set()
-
-    def visit(el: object) -> None:
-        tags.add(clark(el.tag))  # type: ignore[attr-defined]
-        for child in el.children:  # type: ignore[attr-defined]
-            visit(child)
-
-    visit(BINDING)
-    visit(MLR_BINDING)
-    return frozenset(tags)
+    return frozenset(el.clark for binding in (BINDING, MLR_BINDING) for _path, el in walk(binding))
 
 
 _EXACT: Final = _exact_tags()
@@ -144,6 +134,10 @@ def _calendar_error(text: str) -> bool:
     if year == 0:
         return True
     return 1 <= month <= 12 and day > days_in_month(year, month)
+
+
+def _log(schema: etree.XMLSchema) -> Iterable[etree._LogEntry]:
+    return cast("Iterable[etree._LogEntry]", schema.error_log)
 
 
 class SchemaLayer:
@@ -180,18 +174,18 @@ class SchemaLayer:
         if len(elements) >= 65535:  # libxml2 keeps line numbers in 16 bits: fall back to real lines
             schema.validate(root)
             by_line = {source_line(e): e for e in elements}
-            return [self._finding(by_line.get(err.line, root), err) for err in schema.error_log]
+            return [self._finding(by_line.get(err.line, root), err) for err in _log(schema)]
         # Re-validate with each element's line set to its position, so every error names its element
         # exactly even when the document is on one line; then put the real lines back.
         lines = [e.sourceline for e in elements]
         try:
             for i, e in enumerate(elements, 1):
-                e.sourceline = i
+                e.sourceline = i  # type: ignore[assignment]  # lxml-stubs: the setter takes an int
             schema.validate(root)
             errors = [(elements[err.line - 1] if 0 < err.line <= len(elements) else root, err)
-                      for err in schema.error_log]
+                      for err in _log(schema)]
         finally:
-            for e, line in zip(elements, lines):
+            for e, line in zip(elements, lines, strict=True):
                 if line is not None:
                     e.sourceline = line
         out: list[Finding] = []
@@ -214,7 +208,7 @@ class SchemaLayer:
     def _calendar(root: etree._Element) -> list[Finding]:
         out = []
         for el in root.iter(*_DATE_TAGS):
-            text = el.text if not len(el) else "".join(el.itertext())
+            text = element_text(el)
             if not _calendar_error(text or ""):
                 continue
             parent = el.getparent()
@@ -228,7 +222,7 @@ class SchemaLayer:
                 out.append(Finding("XSD-cvc-datatype-valid.1.2.1", Severity.FATAL, Layer.SCHEMA, location(el),
                                    source_line(el),
                                    f"{_prefixed(el.tag)}: '{(text or '').strip()}' is not a valid xs:date "
-                                   "(no such day).")) 
+                                   "(no such day)."))
         return out
 
 

@@ -16,7 +16,7 @@ from .engine import Evaluation, RuleSet, load_ruleset
 from .mlr import MLR_CUSTOMIZATION_ID
 from .report import DocumentKind, Finding, Layer, Report, Severity
 from .schema import ROOT_TAG, schema_layer
-from .xpath import normalize_space
+from .xpath import element_text, normalize_space
 
 __all__ = [
     "RULES_MLR",
@@ -85,7 +85,7 @@ def _kind(root: etree._Element) -> DocumentKind:
         return DocumentKind.OTHER
     for child in root:
         if child.tag == _CUSTOMIZATION_ID:
-            value = normalize_space("".join(child.itertext()))
+            value = normalize_space(element_text(child))
             if value.startswith(MLR_CUSTOMIZATION_ID):
                 return DocumentKind.MLR
             break
@@ -94,7 +94,7 @@ def _kind(root: etree._Element) -> DocumentKind:
 
 def _rule_findings(evaluation: Evaluation, ruleset: RuleSet) -> list[Finding]:
     out = []
-    for pattern, failures in zip(ruleset.patterns, evaluation.failures):
+    for pattern, failures in zip(ruleset.patterns, evaluation.failures, strict=True):
         for failure in failures:
             a = failure.assertion
             el = failure.element
@@ -133,7 +133,7 @@ def validate_element(
 
 def _fired(ruleset: RuleSet, evaluation: Evaluation) -> tuple[tuple[str, tuple[str, ...]], ...]:
     contexts = evaluation.fired or [[] for _ in ruleset.patterns]
-    return tuple((p.id, tuple(c)) for p, c in zip(ruleset.patterns, contexts))
+    return tuple((p.id, tuple(c)) for p, c in zip(ruleset.patterns, contexts, strict=True))
 
 
 def validate(

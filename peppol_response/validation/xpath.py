@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from lxml import etree
 
@@ -115,12 +115,19 @@ def normalize_space(text: str) -> str:
     return _WS_RUN.sub(" ", text).strip(" ")
 
 
+def element_text(el: etree._Element) -> str:
+    """All descendant text of an element (comments and processing instructions excluded)."""
+    if len(el) == 0:
+        return el.text or ""
+    return "".join(cast("Iterator[str]", el.itertext()))
+
+
 def string_value(node: object) -> str:
     """The XDM string value of a node (descendant text, comments and PIs excluded)."""
     if isinstance(node, etree._Element):
         if len(node) == 0:
             return node.text or ""
-        return "".join(node.itertext())
+        return "".join(cast("Iterator[str]", node.itertext()))
     if isinstance(node, (Attr, Text)):
         return node.value
     if isinstance(node, DocNode):
@@ -575,7 +582,7 @@ def _name_test(env: _Env, name: str) -> tuple[NameTest, str | None]:
     return (lambda node: isinstance(node, etree._Element) and node.tag == tag), tag
 
 
-def _children(node: Any) -> Sequence[Any]:
+def _children(node: Any) -> Iterable[Any]:
     if isinstance(node, DocNode):
         return [node.root]
     if isinstance(node, etree._Element):
@@ -798,7 +805,7 @@ class _Compiler:
                     if isinstance(ctx, etree._Element):
                         if not len(ctx):
                             return False
-                        for c in ctx:
+                        for c in ctx:  # noqa: SIM110 - faster than any() here
                             if isinstance(c.tag, str):
                                 return True
                         return False
@@ -810,7 +817,7 @@ class _Compiler:
                     if isinstance(ctx, etree._Element):
                         if not len(ctx):
                             return False
-                        for c in ctx:
+                        for c in ctx:  # noqa: SIM110 - faster than any() here
                             if c.tag == tag:
                                 return True
                         return False
@@ -822,7 +829,7 @@ class _Compiler:
         if step[0] == "attr" and step[1].startswith("*:"):
             local = step[1][2:]
             return lambda ctx: isinstance(ctx, etree._Element) and any(
-                k.rpartition("}")[2] == local for k in ctx.keys())
+                cast(str, k).rpartition("}")[2] == local for k in ctx.keys())  # noqa: SIM118 - lxml attribute names
         return None
 
     def _preds(self, preds: list[tuple[Any, ...]]) -> list[Fn]:
@@ -871,7 +878,7 @@ class _Compiler:
 
     def _attr_select(self, name: str) -> Callable[[Any], Sequence[Any]]:
         if name == "*":
-            return lambda node: [Attr(k, v, node) for k, v in node.attrib.items()] if isinstance(
+            return lambda node: [Attr(cast(str, k), cast(str, v), node) for k, v in node.attrib.items()] if isinstance(
                 node, etree._Element) else []
         prefix, sep, local = name.partition(":")
         if not sep:
@@ -885,7 +892,8 @@ class _Compiler:
             def any_ns(node: Any) -> Sequence[Any]:
                 if not isinstance(node, etree._Element):
                     return []
-                return [Attr(k, v, node) for k, v in node.attrib.items() if k.rpartition("}")[2] == local]
+                return [Attr(cast(str, k), cast(str, v), node) for k, v in node.attrib.items()
+                        if cast(str, k).rpartition("}")[2] == local]
             return any_ns
         key = self.env.clark(name)
         return lambda node: [Attr(key, v, node)] if isinstance(node, etree._Element) and (
@@ -1071,11 +1079,12 @@ class PathPattern:
                 for p in preds:
                     if not p(el):
                         return False
-                node = el
+                node: etree._Element = el
                 for utag, upreds in upper:
-                    node = node.getparent()
-                    if node is None or node.tag != utag:
+                    parent = node.getparent()
+                    if parent is None or parent.tag != utag:
                         return False
+                    node = parent
                     for p in upreds:
                         if not p(node):
                             return False

@@ -24,8 +24,8 @@ NS = {
     "ext": "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2",
     "xsi": "http://www.w3.org/2001/XMLSchema-instance",
 }
-CAC = "{%s}" % NS["cac"]
-CBC = "{%s}" % NS["cbc"]
+CAC = "{{{}}}".format(NS["cac"])
+CBC = "{{{}}}".format(NS["cbc"])
 
 FULL = """<?xml version="1.0" encoding="UTF-8"?>
 <ApplicationResponse xmlns="urn:oasis:names:specification:ubl:schema:xsd:ApplicationResponse-2"
@@ -102,11 +102,25 @@ FULL = """<?xml version="1.0" encoding="UTF-8"?>
 """
 """Our own full Invoice Response: every element of the binding, valid under the 2026.5 rules."""
 
-MINIMAL = """<?xml version="1.0" encoding="UTF-8"?>
+MINIMAL = (
+    """<?xml version="1.0" encoding="UTF-8"?>
 <ApplicationResponse xmlns="urn:oasis:names:specification:ubl:schema:xsd:ApplicationResponse-2"
     xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
-    xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"><cbc:CustomizationID>urn:fdc:peppol.eu:poacc:trns:invoice_response:3</cbc:CustomizationID><cbc:ProfileID>urn:peppol:bis:billing_with_response</cbc:ProfileID><cbc:ID>r1</cbc:ID><cbc:IssueDate>2026-05-04</cbc:IssueDate><cac:SenderParty><cbc:EndpointID schemeID="0007">5560360793</cbc:EndpointID><cac:PartyLegalEntity><cbc:RegistrationName>Norrbuy AB</cbc:RegistrationName></cac:PartyLegalEntity></cac:SenderParty><cac:ReceiverParty><cbc:EndpointID schemeID="9944">NL123456789B01</cbc:EndpointID><cac:PartyLegalEntity><cbc:RegistrationName>Delft Levering BV</cbc:RegistrationName></cac:PartyLegalEntity></cac:ReceiverParty><cac:DocumentResponse><cac:Response><cbc:ResponseCode>PD</cbc:ResponseCode><cac:Status><cbc:StatusReasonCode listID="OPStatusReason">PPD</cbc:StatusReasonCode><cbc:StatusReason>Paid 400.00 of 1000.00 EUR</cbc:StatusReason></cac:Status></cac:Response><cac:DocumentReference><cbc:ID>F-2026-118</cbc:ID><cbc:DocumentTypeCode>389</cbc:DocumentTypeCode></cac:DocumentReference></cac:DocumentResponse></ApplicationResponse>
-"""
+    xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">"""
+    '<cbc:CustomizationID>urn:fdc:peppol.eu:poacc:trns:invoice_response:3</cbc:CustomizationID>'
+    '<cbc:ProfileID>urn:peppol:bis:billing_with_response</cbc:ProfileID><cbc:ID>r1</cbc:ID>'
+    '<cbc:IssueDate>2026-05-04</cbc:IssueDate><cac:SenderParty><cbc:EndpointID schemeID="0007">'
+    '5560360793</cbc:EndpointID><cac:PartyLegalEntity><cbc:RegistrationName>'
+    'Norrbuy AB</cbc:RegistrationName></cac:PartyLegalEntity></cac:SenderParty><cac:ReceiverParty>'
+    '<cbc:EndpointID schemeID="9944">NL123456789B01</cbc:EndpointID><cac:PartyLegalEntity>'
+    '<cbc:RegistrationName>Delft Levering BV</cbc:RegistrationName></cac:PartyLegalEntity>'
+    '</cac:ReceiverParty><cac:DocumentResponse><cac:Response><cbc:ResponseCode>PD</cbc:ResponseCode>'
+    '<cac:Status><cbc:StatusReasonCode listID="OPStatusReason">PPD</cbc:StatusReasonCode>'
+    '<cbc:StatusReason>Paid 400.00 of 1000.00 EUR</cbc:StatusReason></cac:Status></cac:Response>'
+    '<cac:DocumentReference><cbc:ID>F-2026-118</cbc:ID><cbc:DocumentTypeCode>'
+    '389</cbc:DocumentTypeCode></cac:DocumentReference></cac:DocumentResponse></ApplicationResponse>'
+    "\n"
+)
 """Our own minimal Invoice Response on a single line (Billing with Response, partial payment)."""
 
 MLR = """<?xml version="1.0" encoding="UTF-8"?>
@@ -381,7 +395,8 @@ def _value_mutations() -> Iterator[tuple[str, Mutation]]:
     for value in ("12:00:00", "12:00:00+01:00", "24:00:00", "25:00:00", " 12:00:00 ", "12:00", "12:00:00.5Z",
                   "23:59:60", "12:00:00+14:00", "12:00:00-14:30"):
         yield "time", _set_text(cbc + "IssueTime", value)
-    for value in ("urn:fdc:peppol.eu:poacc:trns:invoice_response:3", "urn:fdc:peppol.eu:poacc:trns:invoice_response:3:x",
+    for value in ("urn:fdc:peppol.eu:poacc:trns:invoice_response:3",
+                  "urn:fdc:peppol.eu:poacc:trns:invoice_response:3:x",
                   " urn:fdc:peppol.eu:poacc:trns:invoice_response:3 ", "urn:fdc:peppol.eu:poacc:trns:invoice_respons:3",
                   "urn:fdc:peppol.eu:poacc:trns:mlr:3"):
         yield "customization", _set_text(cbc + "CustomizationID", value)
@@ -456,8 +471,8 @@ def _forbidden() -> Iterator[tuple[str, Mutation]]:
 
     def extensions() -> etree._Element:
         ext = _new("ext:UBLExtensions")
-        inner = etree.SubElement(ext, "{%s}UBLExtension" % NS["ext"])
-        etree.SubElement(inner, "{%s}ExtensionContent" % NS["ext"]).append(_new("cbc:Note", "x"))
+        inner = etree.SubElement(ext, "{{{}}}UBLExtension".format(NS["ext"]))
+        etree.SubElement(inner, "{{{}}}ExtensionContent".format(NS["ext"])).append(_new("cbc:Note", "x"))
         return ext
     yield "forbidden", _insert(None, extensions, index=0)
 
@@ -509,7 +524,7 @@ def _forbidden() -> Iterator[tuple[str, Mutation]]:
 
 
 def _attributes() -> Iterator[tuple[str, Mutation]]:
-    xsi = "{%s}" % NS["xsi"]
+    xsi = "{{{}}}".format(NS["xsi"])
     yield "attr", _set_attr(NS_ROOT, xsi + "schemaLocation", "urn:x ApplicationResponse.xsd")
     yield "attr", _set_attr(NS_ROOT, "schemaLocation", "x")
     yield "attr", _set_attr(CBC + "Note", "languageID", "en")
@@ -524,7 +539,7 @@ def _attributes() -> Iterator[tuple[str, Mutation]]:
     yield "attr", _set_attr(CBC + "Note", xsi + "nil", "true")
 
 
-NS_ROOT = "{%s}ApplicationResponse" % NS["ubl"]
+NS_ROOT = "{{{}}}ApplicationResponse".format(NS["ubl"])
 
 
 def systematic(xml: str | bytes) -> Iterator[tuple[str, bytes]]:

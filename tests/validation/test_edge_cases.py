@@ -228,7 +228,7 @@ def _apply(base: bytes, r: Row) -> bytes:
     return etree.tostring(root)
 
 
-@pytest.mark.parametrize("base_name, base", _bases(), ids=[b for b, _ in _bases()])
+@pytest.mark.parametrize(("base_name", "base"), _bases(), ids=[b for b, _ in _bases()])
 @pytest.mark.parametrize("r", ROWS, ids=[r.case for r in ROWS])
 def test_edge_case_has_the_official_result(base_name: str, base: bytes, r: Row) -> None:
     report = validate(_apply(base, r))

@@ -32,7 +32,9 @@ def _coverage(ruleset: RuleSet, docs: list[bytes]) -> tuple[Counter[str], Counte
             failed[f.assertion.id] += 1
             fails[(f.assertion.id, id(f.assertion))] += 1
         fired = Counter(
-            (pattern.id, context) for pattern, contexts in zip(ruleset.patterns, evaluation.fired) for context in contexts
+            (pattern.id, context)
+            for pattern, contexts in zip(ruleset.patterns, evaluation.fired, strict=True)
+            for context in contexts
         )
         for key, n in fired.items():
             for a in by_context[key].asserts:
@@ -94,7 +96,8 @@ def test_both_layers_always_run() -> None:
 @pytest.mark.parametrize("name", sorted(BASES))
 def test_bases_are_valid(name: str) -> None:
     report = validate(BASES[name].encode())
-    assert report.valid and report.findings == ()
+    assert report.valid
+    assert report.findings == ()
     assert report.kind is (DocumentKind.MLR if name == "mlr" else DocumentKind.INVOICE_RESPONSE)
 
 
