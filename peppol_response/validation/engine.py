@@ -115,12 +115,20 @@ class Rule:
 
 
 class _TrieNode:
-    __slots__ = ("children", "rules", "star")
+    __slots__ = ("actions", "children", "rules", "star", "unknown")
 
     def __init__(self, slots: int) -> None:
         self.children: dict[str, _TrieNode] = {}
         self.rules: list[Rule | None] = [None] * slots  # rule for an element at exactly this path
         self.star: list[Rule | None] = [None] * slots  # rule for a child not named in the trie
+        # what to do for an element here / for a child not in the trie (by tag), per recording mode
+        self.actions: dict[bool, tuple[_Action, ...]] = {}
+        self.unknown: dict[tuple[str, bool], tuple[_Action, ...]] = {}
+
+
+_Action = tuple[int, Any, Any]
+"""``(pattern index, rule or None, candidates or None)``: a fixed rule from the path trie, or the
+name-indexed candidates (a tuple of rules, or ``(attribute, buckets, default)`` when narrowed)."""
 
 
 @dataclass(slots=True)
@@ -200,7 +208,9 @@ class RuleSet:
         self.patterns = patterns
         self.source = source
         self._trie = self._build_trie()
-        self._has_trie = any(p.trie_slot is not None for p in patterns)
+        self._prefiltered = tuple(i for i, p in enumerate(patterns) if p.wild_xpath is not None)
+        self._deep: dict[tuple[str, bool], tuple[_Action, ...]] = {}
+        self._root: dict[tuple[str, bool], tuple[_Action, ...]] = {}
         self.asserts: tuple[Assertion, ...] = tuple(
             a for p in patterns for r in p.rules for a in r.asserts
         )
@@ -258,101 +268,169 @@ class RuleSet:
         return root
 
     def evaluate(self, root: etree._Element, *, record_fired: bool = False) -> Evaluation:
-        """Run every pattern over the tree rooted at ``root`` (the document element)."""
-        # One list of all elements in document order: cheap to build in C, and holding the proxies
-        # keeps lxml from re-creating them each time a rule looks at a child or a parent.
-        elements = list(root.iter(etree.Element))
-        positions: dict[str, list[int]] = {}  # element name -> positions in document order
-        for pos, el in enumerate(elements):
-            tag = el.tag
-            found = positions.get(tag)
-            if found is None:
-                positions[tag] = [pos]
-            else:
-                found.append(pos)
+        """Run every pattern over the tree rooted at ``root`` (the document element).
+
+        One pass in document order. Each element's place (its node in the path trie, or just its name
+        when it is off the trie) maps to a cached list of actions: the rule the path-indexed patterns
+        give it, and the candidate rules of the name-indexed ones. Failures are kept per pattern, so
+        they come out in the order the official SVRL lists them (pattern by pattern, document order).
+        """
         patterns = self.patterns
         failures: list[list[Failure]] = [[] for _ in patterns]
         fired: list[list[str]] | None = [[] for _ in patterns] if record_fired else None
-        trie_rules = self._trie_rules(root, elements) if self._has_trie else None
+        # Wildcard contexts answered by libxml2 in one go (usually selecting nothing).
+        selected: dict[int, set[int]] = {}
+        keep: list[etree._Element] = []
+        for i in self._prefiltered:
+            found = cast("list[etree._Element]", _xpath(patterns[i].wild_xpath or "", patterns[i].namespaces)(root))
+            if found:
+                keep.extend(found)
+                selected[i] = {id(e) for e in found}
 
-        for i, pattern in enumerate(patterns):
-            out = failures[i]
-            fired_here = fired[i] if fired is not None else None
-            slot = pattern.trie_slot
-            if slot is not None:
-                assert trie_rules is not None
-                matched: Iterable[tuple[etree._Element, Rule | None]] = (
-                    (el, rules[slot] if rules is not None else None)
-                    for el, rules in zip(elements, trie_rules, strict=True)
-                )
+        trie = self._trie
+        node = trie.children.get(root.tag)
+        nodes: dict[etree._Element, _TrieNode | None] = {root: node}
+        # holding every proxy keeps lxml from re-creating them when rules look at parents and children
+        elements = list(root.iter(etree.Element))
+        for el in elements:
+            if el is root:
+                actions = self._root_actions(root.tag, node, record_fired)
             else:
-                matched = self._name_matches(pattern, elements, positions)
-            for el, rule in matched:
+                parent = el.getparent()
+                parent_node = nodes.get(parent) if parent is not None else None
+                tag = el.tag
+                if parent_node is not None:
+                    node = parent_node.children.get(tag)
+                    if node is not None:
+                        cached = node.actions.get(record_fired)
+                        actions = cached if cached is not None else self._node_actions(node, tag, record_fired)
+                    else:
+                        key = (tag, record_fired)
+                        cached = parent_node.unknown.get(key)
+                        actions = cached if cached is not None else self._unknown_actions(parent_node, key)
+                else:
+                    node = None
+                    cached = self._deep.get((tag, record_fired))
+                    actions = cached if cached is not None else self._deep_actions(tag, record_fired)
+                nodes[el] = node
+            for i, rule, candidates in actions:
                 if rule is None:
-                    continue
-                if fired_here is not None:
-                    fired_here.append(rule.context)
+                    rule = self._choose(el, candidates, i, selected)
+                    if rule is None:
+                        continue
+                if fired is not None:
+                    fired[i].append(rule.context)
                 for a in rule.asserts:
                     try:
                         ok = a.test(el)
                     except DynamicError as exc:
-                        out.append(Failure(a, el, str(exc)))
+                        failures[i].append(Failure(a, el, str(exc)))
                         continue
                     if not ok:
-                        out.append(Failure(a, el))
+                        failures[i].append(Failure(a, el))
+            if selected:
+                for i, ids in selected.items():
+                    if id(el) in ids and not self._has_name_action(actions, i):
+                        rule = self._first(el, patterns[i].wild_below_root)
+                        if rule is not None:
+                            if fired is not None:
+                                fired[i].append(rule.context)
+                            self._run(rule, el, failures[i])
         return Evaluation(failures, fired)
 
     @staticmethod
-    def _name_matches(
-        pattern: Pattern, elements: list[etree._Element], positions: dict[str, list[int]]
-    ) -> Iterator[tuple[etree._Element, Rule]]:
-        """The first matching rule of a name-indexed pattern for each element that has one, in order."""
-        by_tag = pattern.by_tag.get
-        by_attr = pattern.by_attr.get
-        if pattern.wild_below_root and pattern.wild_xpath is None:
-            order: Iterable[int] = range(len(elements))  # a wildcard rule may match anything
-        else:
-            picked = [pos for tag in pattern.by_tag.keys() & positions.keys() for pos in positions[tag]]
-            if pattern.wild:
-                picked.append(0)  # root-only wildcard rules (/*)
-            if pattern.wild_xpath is not None:
-                selected = cast("list[etree._Element]", _xpath(pattern.wild_xpath, pattern.namespaces)(elements[0]))
-                if selected:
-                    index = {id(e): i for i, e in enumerate(elements)}
-                    picked.extend(index[id(e)] for e in selected if id(e) in index)
-            order = sorted(set(picked))
-        wild_root, wild = pattern.wild, pattern.wild_below_root
-        for pos in order:
-            el = elements[pos]
-            tag = el.tag
-            candidates = by_tag(tag, wild_root if pos == 0 else wild)
-            narrowed = by_attr(tag)
-            if narrowed is not None:
-                candidates = narrowed[1].get(el.get(narrowed[0]), candidates)  # type: ignore[arg-type]
-            for rule in candidates:
-                try:
-                    if rule.matches(el):
-                        yield el, rule
-                        break
-                except DynamicError:
-                    continue  # an error in a context pattern is a non-match, as in Saxon
+    def _has_name_action(actions: tuple[_Action, ...], index: int) -> bool:
+        return any(i == index and rule is None for i, rule, _c in actions)
 
-    def _trie_rules(self, root: etree._Element, elements: list[etree._Element]) -> list[list[Rule | None] | None]:
-        """For each element, the per-slot rules of the path-indexed patterns (None off the trie)."""
-        top = self._trie.children.get(root.tag)
-        nodes: dict[etree._Element, _TrieNode | None] = {root: top}
-        out: list[list[Rule | None] | None] = [top.rules if top is not None else self._trie.star]
-        for el in elements[1:]:
-            parent = el.getparent()
-            parent_node = nodes.get(parent) if parent is not None else None
-            if parent_node is None:
-                nodes[el] = None
-                out.append(None)
+    @staticmethod
+    def _run(rule: Rule, el: etree._Element, out: list[Failure]) -> None:
+        for a in rule.asserts:
+            try:
+                ok = a.test(el)
+            except DynamicError as exc:
+                out.append(Failure(a, el, str(exc)))
                 continue
-            node = parent_node.children.get(el.tag)
-            nodes[el] = node
-            out.append(node.rules if node is not None else parent_node.star)
-        return out
+            if not ok:
+                out.append(Failure(a, el))
+
+    @staticmethod
+    def _first(el: etree._Element, candidates: tuple[Rule, ...]) -> Rule | None:
+        for rule in candidates:
+            try:
+                if rule.matches(el):
+                    return rule
+            except DynamicError:
+                continue  # an error in a context pattern is a non-match, as in Saxon
+        return None
+
+    def _choose(self, el: etree._Element, candidates: Any, index: int, selected: dict[int, set[int]]) -> Rule | None:
+        """First matching rule among name-indexed candidates (narrowed by an attribute when possible)."""
+        if type(candidates) is tuple and candidates and type(candidates[0]) is str:
+            attr, buckets, default, with_wild = candidates
+            rules = buckets.get(el.get(attr), default)
+            if with_wild is not None and index in selected and id(el) in selected[index]:
+                rules = with_wild.get(el.get(attr), with_wild[None])
+        else:
+            rules, with_wild = candidates
+            if with_wild is not None and index in selected and id(el) in selected[index]:
+                rules = with_wild
+        return self._first(el, rules)
+
+    def _name_action(self, index: int, tag: str, *, is_root: bool) -> _Action | None:
+        """The candidates of name-indexed pattern ``index`` for an element called ``tag``."""
+        p = self.patterns[index]
+        wild = p.wild if is_root else p.wild_below_root
+        prefiltered = p.wild_xpath is not None and not is_root
+        full = p.by_tag.get(tag, wild)
+        plain = tuple(r for r in full if r not in p.wild_below_root) if prefiltered else full
+        narrowed = p.by_attr.get(tag)
+        if narrowed is not None:
+            attr, buckets = narrowed
+            default = p.by_tag.get(tag, ())
+            if prefiltered:
+                strip = set(map(id, p.wild_below_root))
+                plain_buckets = {v: tuple(r for r in rs if id(r) not in strip) for v, rs in buckets.items()}
+                plain_default = tuple(r for r in default if id(r) not in strip)
+                with_wild: dict[str | None, tuple[Rule, ...]] = {**buckets, None: default}
+                return (index, None, (attr, plain_buckets, plain_default, with_wild))
+            return (index, None, (attr, buckets, default, None))
+        if not plain:
+            return None  # nothing to try (a prefiltered wildcard is tried only on the elements selected for it)
+        return (index, None, (plain, full if prefiltered else None))
+
+    def _actions(self, tag: str, trie_rules: list[Rule | None] | None, record_fired: bool, *,
+                 is_root: bool = False) -> tuple[_Action, ...]:
+        out: list[_Action] = []
+        for i, p in enumerate(self.patterns):
+            if p.trie_slot is not None:
+                rule = trie_rules[p.trie_slot] if trie_rules is not None else None
+                if rule is not None and (rule.asserts or record_fired):
+                    out.append((i, rule, None))
+            else:
+                action = self._name_action(i, tag, is_root=is_root)
+                if action is not None:
+                    out.append(action)
+        return tuple(out)
+
+    def _node_actions(self, node: _TrieNode, tag: str, record_fired: bool) -> tuple[_Action, ...]:
+        actions = node.actions[record_fired] = self._actions(tag, node.rules, record_fired)
+        return actions
+
+    def _unknown_actions(self, parent: _TrieNode, key: tuple[str, bool]) -> tuple[_Action, ...]:
+        actions = parent.unknown[key] = self._actions(key[0], parent.star, key[1])
+        return actions
+
+    def _deep_actions(self, tag: str, record_fired: bool) -> tuple[_Action, ...]:
+        actions = self._deep[(tag, record_fired)] = self._actions(tag, None, record_fired)
+        return actions
+
+    def _root_actions(self, tag: str, node: _TrieNode | None, record_fired: bool) -> tuple[_Action, ...]:
+        key = (tag, record_fired)
+        actions = self._root.get(key)
+        if actions is None:
+            rules = node.rules if node is not None else self._trie.star
+            actions = self._root[key] = self._actions(tag, rules, record_fired, is_root=True)
+        return actions
 
 
 # --------------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from lxml import etree
 
 from ..binding import BINDING, UBL_NS, walk
 from ..resources import data_path
-from ..xmlsafe import location, source_line
+from ..xmlsafe import source_line
 from .mlr import MLR_BINDING
 from .report import Finding, Layer, Severity
 from .ubl_structure import LEAF_TYPES
@@ -138,6 +138,12 @@ def _calendar_error(text: str) -> bool:
 
 def _log(schema: etree.XMLSchema) -> Iterable[etree._LogEntry]:
     return cast("Iterable[etree._LogEntry]", schema.error_log)
+
+
+def location(el: etree._Element) -> str:
+    from .validator import location as _location
+
+    return _location(el)
 
 
 class SchemaLayer:

@@ -10,8 +10,8 @@ from typing import Final
 from lxml import etree
 
 from ..binding import CBC
-from ..errors import EnvelopeError, ParseError
-from ..xmlsafe import DEFAULT_MAX_BYTES, location, parse_xml, source_line
+from ..errors import EnvelopeError, ParseError, UnsafeXmlError
+from ..xmlsafe import DEFAULT_MAX_BYTES, MAX_DEPTH, parse_xml, qname, source_line
 from .engine import Evaluation, RuleSet, load_ruleset
 from .mlr import MLR_CUSTOMIZATION_ID
 from .report import DocumentKind, Finding, Layer, Report, Severity
@@ -47,21 +47,33 @@ def _looks_like_xml(text: str) -> bool:
     return text.lstrip("\ufeff \t\r\n").startswith("<")
 
 
+_TOO_DEEP: Final = etree.XPath("boolean(" + "/*" * (MAX_DEPTH + 1) + ")")
+
+
+def _parse(data: bytes | str, what: str, max_bytes: int) -> etree._Element:
+    """:func:`~peppol_response.xmlsafe.parse_xml` with its depth limit checked by libxml2 (several
+    times faster than the walk in Python); the walk runs only to name the offending line."""
+    root = parse_xml(data, what=what, max_bytes=max_bytes, max_depth=None)
+    if _TOO_DEEP(root):
+        parse_xml(data, what=what, max_bytes=max_bytes)  # raises UnsafeXmlError with the line
+        raise UnsafeXmlError(f"{what} nests elements deeper than {MAX_DEPTH} levels")  # pragma: no cover
+    return root
+
+
 def _read(source: Source, max_bytes: int) -> etree._Element:
     if isinstance(source, etree._ElementTree):
         return source.getroot()
     if isinstance(source, etree._Element):
         return source
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return parse_xml(bytes(source), max_bytes=max_bytes)
+        return _parse(bytes(source), "document", max_bytes)
     if isinstance(source, str) and _looks_like_xml(source):
-        return parse_xml(source, max_bytes=max_bytes)
+        return _parse(source, "document", max_bytes)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        size = path.stat().st_size
-        if size > max_bytes:
-            return parse_xml(b"x" * (max_bytes + 1), what=str(path), max_bytes=max_bytes)  # the typed refusal
-        return parse_xml(path.read_bytes(), what=str(path), max_bytes=max_bytes)
+        if path.stat().st_size > max_bytes:
+            raise UnsafeXmlError(f"{path} is {path.stat().st_size} bytes, more than the limit of {max_bytes}")
+        return _parse(path.read_bytes(), str(path), max_bytes)
     raise ParseError(f"cannot validate a {type(source).__name__}; give XML bytes, text, a path or an lxml tree")
 
 
@@ -90,6 +102,24 @@ def _kind(root: etree._Element) -> DocumentKind:
                 return DocumentKind.MLR
             break
     return DocumentKind.INVOICE_RESPONSE
+
+
+def location(el: etree._Element) -> str:
+    """The SVRL-style XPath of an element (``/ubl:ApplicationResponse[1]/cac:Status[2]``).
+
+    Same result as :func:`peppol_response.xmlsafe.location`, with the sibling count done by libxml2.
+    """
+    steps: list[str] = []
+    node: etree._Element | None = el
+    while node is not None:
+        tag = node.tag
+        if isinstance(tag, str):
+            index = 1 + sum(1 for _ in node.itersiblings(tag, preceding=True))
+            steps.append(f"{qname(tag)}[{index}]")
+        else:  # pragma: no cover - rules only report elements
+            steps.append("node()[1]")
+        node = node.getparent()
+    return "/" + "/".join(reversed(steps))
 
 
 def _rule_findings(evaluation: Evaluation, ruleset: RuleSet) -> list[Finding]:
