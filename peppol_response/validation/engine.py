@@ -391,7 +391,8 @@ class RuleSet:
                 strip = set(map(id, p.wild_below_root))
                 plain_buckets = {v: tuple(r for r in rs if id(r) not in strip) for v, rs in buckets.items()}
                 plain_default = tuple(r for r in default if id(r) not in strip)
-                with_wild: dict[str | None, tuple[Rule, ...]] = {**buckets, None: default}
+                with_wild: dict[str | None, tuple[Rule, ...]] = dict(buckets.items())
+                with_wild[None] = default
                 return (index, None, (attr, plain_buckets, plain_default, with_wild))
             return (index, None, (attr, buckets, default, None))
         if not plain:
