@@ -43,6 +43,7 @@ from .. import codelists
 from ..errors import RulesError
 from ..resources import data_path
 from ..xmlsafe import parse_xml, qname
+from .pycompile import compile_rule_check
 from .xpath import Compiled, DynamicError, PathPattern, as_bool, as_string, compile_expression, compile_pattern
 
 __all__ = [
@@ -98,6 +99,8 @@ class Rule:
     asserts: tuple[Assertion, ...]
     index: int
     matches: Callable[[etree._Element], bool] = field(init=False, repr=False)
+    check: Callable[[etree._Element], list[tuple[int, str | None]]] | None = field(default=None, repr=False)
+    _by_tag: dict[str, Callable[[etree._Element], bool]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         matchers = [alt.matcher() for alt in self.alternatives]
@@ -113,6 +116,30 @@ class Rule:
 
         self.matches = any_alternative
 
+    def matcher_for(self, tag: str) -> Callable[[etree._Element], bool]:
+        """The matcher of the alternatives that can match an element called ``tag`` (cached)."""
+        cache = self._by_tag
+        found = cache.get(tag)
+        if found is not None:
+            return found
+        relevant = [alt.matcher() for alt in self.alternatives if alt.last.tag in (tag, None)]
+        if len(relevant) == len(self.alternatives):
+            found = self.matches
+        elif len(relevant) == 1:
+            found = relevant[0]
+        else:
+            matchers = relevant
+
+            def some(el: etree._Element) -> bool:
+                for m in matchers:  # noqa: SIM110 - a plain loop is faster than any()
+                    if m(el):
+                        return True
+                return False
+
+            found = some
+        cache[tag] = found
+        return found
+
 
 class _TrieNode:
     __slots__ = ("actions", "children", "rules", "star", "unknown")
@@ -126,9 +153,9 @@ class _TrieNode:
         self.unknown: dict[tuple[str, bool], tuple[_Action, ...]] = {}
 
 
-_Action = tuple[int, Any, Any]
-"""``(pattern index, rule or None, candidates or None)``: a fixed rule from the path trie, or the
-name-indexed candidates (a tuple of rules, or ``(attribute, buckets, default)`` when narrowed)."""
+_Action = tuple[int, Any, tuple[Any, ...], tuple[str, dict[str, tuple[Any, ...]]] | None]
+"""``(pattern index, rule, candidates, narrowing)``: a fixed rule (from the path trie), or ``None``
+and the name-indexed candidate rules, which ``(attribute, {value: rules})`` narrows when given."""
 
 
 @dataclass(slots=True)
@@ -287,18 +314,20 @@ class RuleSet:
                 keep.extend(found)
                 selected[i] = {id(e) for e in found}
 
-        trie = self._trie
-        node = trie.children.get(root.tag)
-        nodes: dict[etree._Element, _TrieNode | None] = {root: node}
+        top = self._trie.children.get(root.tag)
+        nodes: dict[etree._Element, _TrieNode | None] = {root: top}
+        deep = self._deep
         # holding every proxy keeps lxml from re-creating them when rules look at parents and children
         elements = list(root.iter(etree.Element))
+        first = True
         for el in elements:
-            if el is root:
-                actions = self._root_actions(root.tag, node, record_fired)
+            if first:
+                first = False
+                node = top
+                actions = self._root_actions(root.tag, top, record_fired)
             else:
-                parent = el.getparent()
-                parent_node = nodes.get(parent) if parent is not None else None
                 tag = el.tag
+                parent_node = nodes[el.getparent()]  # type: ignore[index]  # never None below the root
                 if parent_node is not None:
                     node = parent_node.children.get(tag)
                     if node is not None:
@@ -310,94 +339,81 @@ class RuleSet:
                         actions = cached if cached is not None else self._unknown_actions(parent_node, key)
                 else:
                     node = None
-                    cached = self._deep.get((tag, record_fired))
+                    cached = deep.get((tag, record_fired))
                     actions = cached if cached is not None else self._deep_actions(tag, record_fired)
-                nodes[el] = node
-            for i, rule, candidates in actions:
+                if len(el):
+                    nodes[el] = node
+            if selected and any(id(el) in ids for ids in selected.values()):
+                actions = self._with_prefiltered(el, actions, selected)
+            for i, rule, candidates, narrow in actions:
                 if rule is None:
-                    rule = self._choose(el, candidates, i, selected)
+                    if narrow is not None:
+                        candidates = narrow[1].get(el.get(narrow[0]), candidates)
+                    for candidate, matches in candidates:
+                        try:
+                            if matches(el):
+                                rule = candidate
+                                break
+                        except DynamicError:
+                            continue  # an error in a context pattern is a non-match, as in Saxon
                     if rule is None:
                         continue
                 if fired is not None:
                     fired[i].append(rule.context)
+                check = rule.check
+                if check is not None:
+                    failed = check(el)
+                    if failed:
+                        asserts = rule.asserts
+                        failures[i].extend(Failure(asserts[k], el, error) for k, error in failed)
+                    continue
                 for a in rule.asserts:
                     try:
-                        ok = a.test(el)
+                        if not a.test(el):
+                            failures[i].append(Failure(a, el))
                     except DynamicError as exc:
                         failures[i].append(Failure(a, el, str(exc)))
-                        continue
-                    if not ok:
-                        failures[i].append(Failure(a, el))
-            if selected:
-                for i, ids in selected.items():
-                    if id(el) in ids and not self._has_name_action(actions, i):
-                        rule = self._first(el, patterns[i].wild_below_root)
-                        if rule is not None:
-                            if fired is not None:
-                                fired[i].append(rule.context)
-                            self._run(rule, el, failures[i])
         return Evaluation(failures, fired)
 
-    @staticmethod
-    def _has_name_action(actions: tuple[_Action, ...], index: int) -> bool:
-        return any(i == index and rule is None for i, rule, _c in actions)
-
-    @staticmethod
-    def _run(rule: Rule, el: etree._Element, out: list[Failure]) -> None:
-        for a in rule.asserts:
-            try:
-                ok = a.test(el)
-            except DynamicError as exc:
-                out.append(Failure(a, el, str(exc)))
-                continue
-            if not ok:
-                out.append(Failure(a, el))
-
-    @staticmethod
-    def _first(el: etree._Element, candidates: tuple[Rule, ...]) -> Rule | None:
-        for rule in candidates:
-            try:
-                if rule.matches(el):
-                    return rule
-            except DynamicError:
-                continue  # an error in a context pattern is a non-match, as in Saxon
-        return None
-
-    def _choose(self, el: etree._Element, candidates: Any, index: int, selected: dict[int, set[int]]) -> Rule | None:
-        """First matching rule among name-indexed candidates (narrowed by an attribute when possible)."""
-        if type(candidates) is tuple and candidates and type(candidates[0]) is str:
-            attr, buckets, default, with_wild = candidates
-            rules = buckets.get(el.get(attr), default)
-            if with_wild is not None and index in selected and id(el) in selected[index]:
-                rules = with_wild.get(el.get(attr), with_wild[None])
-        else:
-            rules, with_wild = candidates
-            if with_wild is not None and index in selected and id(el) in selected[index]:
-                rules = with_wild
-        return self._first(el, rules)
+    def _with_prefiltered(self, el: etree._Element, actions: tuple[_Action, ...],
+                          selected: dict[int, set[int]]) -> tuple[_Action, ...]:
+        """The actions of an element that a prefiltered wildcard context selected: for those patterns,
+        all candidates (wildcard rules included) in rule order, narrowed by nothing."""
+        chosen = {i for i, ids in selected.items() if id(el) in ids}
+        out = [a for a in actions if a[0] not in chosen]
+        is_root = el.getparent() is None
+        for i in chosen:
+            p = self.patterns[i]
+            rules = p.by_tag.get(el.tag, p.wild if is_root else p.wild_below_root)
+            out.append((i, None, tuple((r, r.matches) for r in rules), None))
+        out.sort(key=lambda a: a[0])
+        return tuple(out)
 
     def _name_action(self, index: int, tag: str, *, is_root: bool) -> _Action | None:
-        """The candidates of name-indexed pattern ``index`` for an element called ``tag``."""
+        """The candidates of name-indexed pattern ``index`` for an element called ``tag``.
+
+        A prefiltered wildcard rule is left out here: it is tried only on the elements its XPath 1.0
+        form selected (see :meth:`_with_prefiltered`).
+        """
         p = self.patterns[index]
         wild = p.wild if is_root else p.wild_below_root
         prefiltered = p.wild_xpath is not None and not is_root
-        full = p.by_tag.get(tag, wild)
-        plain = tuple(r for r in full if r not in p.wild_below_root) if prefiltered else full
+        strip = set(map(id, p.wild_below_root)) if prefiltered else set()
+
+        def keep(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+            return tuple(r for r in rules if id(r) not in strip) if strip else rules
+
+        def pairs(rules: tuple[Rule, ...]) -> tuple[tuple[Rule, Callable[[etree._Element], bool]], ...]:
+            return tuple((r, r.matcher_for(tag)) for r in keep(rules))
+
         narrowed = p.by_attr.get(tag)
         if narrowed is not None:
             attr, buckets = narrowed
-            default = p.by_tag.get(tag, ())
-            if prefiltered:
-                strip = set(map(id, p.wild_below_root))
-                plain_buckets = {v: tuple(r for r in rs if id(r) not in strip) for v, rs in buckets.items()}
-                plain_default = tuple(r for r in default if id(r) not in strip)
-                with_wild: dict[str | None, tuple[Rule, ...]] = dict(buckets.items())
-                with_wild[None] = default
-                return (index, None, (attr, plain_buckets, plain_default, with_wild))
-            return (index, None, (attr, buckets, default, None))
-        if not plain:
-            return None  # nothing to try (a prefiltered wildcard is tried only on the elements selected for it)
-        return (index, None, (plain, full if prefiltered else None))
+            return (index, None, pairs(p.by_tag.get(tag, ())), (attr, {v: pairs(rs) for v, rs in buckets.items()}))
+        candidates = pairs(p.by_tag.get(tag, wild))
+        if not candidates:
+            return None
+        return (index, None, candidates, None)
 
     def _actions(self, tag: str, trie_rules: list[Rule | None] | None, record_fired: bool, *,
                  is_root: bool = False) -> tuple[_Action, ...]:
@@ -406,7 +422,7 @@ class RuleSet:
             if p.trie_slot is not None:
                 rule = trie_rules[p.trie_slot] if trie_rules is not None else None
                 if rule is not None and (rule.asserts or record_fired):
-                    out.append((i, rule, None))
+                    out.append((i, rule, (), None))
             else:
                 action = self._name_action(i, tag, is_root=is_root)
                 if action is not None:
@@ -487,7 +503,10 @@ class _Loader:
             except RulesError as exc:
                 raise RulesError(f"{path.name} line {rel.sourceline}: {exc}") from None
             self.rule_count += 1
-            rules.append(Rule(context, alternatives, asserts, self.rule_count))
+            rule = Rule(context, alternatives, asserts, self.rule_count)
+            if asserts:
+                rule.check = compile_rule_check([a.test_text for a in asserts], self.namespaces, self.variables)
+            rules.append(rule)
         pattern = Pattern(pid, rules, namespaces=dict(self.namespaces))
         if rules and all(alt.is_simple_absolute for r in rules for alt in r.alternatives):
             pattern.trie_slot = sum(1 for p in self.patterns if p.trie_slot is not None)
