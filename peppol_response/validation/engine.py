@@ -142,15 +142,18 @@ class Rule:
 
 
 class _TrieNode:
-    __slots__ = ("actions", "children", "rules", "star", "unknown")
+    __slots__ = ("actions", "actions_fired", "children", "rules", "star", "unknown", "unknown_fired")
 
     def __init__(self, slots: int) -> None:
         self.children: dict[str, _TrieNode] = {}
         self.rules: list[Rule | None] = [None] * slots  # rule for an element at exactly this path
         self.star: list[Rule | None] = [None] * slots  # rule for a child not named in the trie
-        # what to do for an element here / for a child not in the trie (by tag), per recording mode
-        self.actions: dict[bool, tuple[_Action, ...]] = {}
-        self.unknown: dict[tuple[str, bool], tuple[_Action, ...]] = {}
+        # what to do for an element here / for a child not in the trie (by tag); "fired": when every
+        # rule that fires is recorded (rules without asserts included)
+        self.actions: tuple[_Action, ...] | None = None
+        self.actions_fired: tuple[_Action, ...] | None = None
+        self.unknown: dict[str, tuple[_Action, ...]] = {}
+        self.unknown_fired: dict[str, tuple[_Action, ...]] = {}
 
 
 _Action = tuple[int, Any, tuple[Any, ...], tuple[str, dict[str, tuple[Any, ...]]] | None]
@@ -236,7 +239,8 @@ class RuleSet:
         self.source = source
         self._trie = self._build_trie()
         self._prefiltered = tuple(i for i, p in enumerate(patterns) if p.wild_xpath is not None)
-        self._deep: dict[tuple[str, bool], tuple[_Action, ...]] = {}
+        self._deep: dict[str, tuple[_Action, ...]] = {}
+        self._deep_fired: dict[str, tuple[_Action, ...]] = {}
         self._root: dict[tuple[str, bool], tuple[_Action, ...]] = {}
         self.asserts: tuple[Assertion, ...] = tuple(
             a for p in patterns for r in p.rules for a in r.asserts
@@ -316,30 +320,28 @@ class RuleSet:
 
         top = self._trie.children.get(root.tag)
         nodes: dict[etree._Element, _TrieNode | None] = {root: top}
-        deep = self._deep
+        deep = self._deep_fired if record_fired else self._deep
         # holding every proxy keeps lxml from re-creating them when rules look at parents and children
         elements = list(root.iter(etree.Element))
-        first = True
         for el in elements:
-            if first:
-                first = False
-                node = top
+            parent = el.getparent()
+            if parent is None:
                 actions = self._root_actions(root.tag, top, record_fired)
             else:
                 tag = el.tag
-                parent_node = nodes[el.getparent()]  # type: ignore[index]  # never None below the root
+                parent_node = nodes[parent]
                 if parent_node is not None:
                     node = parent_node.children.get(tag)
                     if node is not None:
-                        cached = node.actions.get(record_fired)
+                        cached = node.actions_fired if record_fired else node.actions
                         actions = cached if cached is not None else self._node_actions(node, tag, record_fired)
                     else:
-                        key = (tag, record_fired)
-                        cached = parent_node.unknown.get(key)
-                        actions = cached if cached is not None else self._unknown_actions(parent_node, key)
+                        cached = (parent_node.unknown_fired if record_fired else parent_node.unknown).get(tag)
+                        actions = cached if cached is not None else self._unknown_actions(parent_node, tag,
+                                                                                          record_fired)
                 else:
                     node = None
-                    cached = deep.get((tag, record_fired))
+                    cached = deep.get(tag)
                     actions = cached if cached is not None else self._deep_actions(tag, record_fired)
                 if len(el):
                     nodes[el] = node
@@ -348,7 +350,8 @@ class RuleSet:
             for i, rule, candidates, narrow in actions:
                 if rule is None:
                     if narrow is not None:
-                        candidates = narrow[1].get(el.get(narrow[0]), candidates)
+                        # "\0" cannot occur in XML: an absent attribute falls to the default candidates
+                        candidates = narrow[1].get(el.get(narrow[0], "\0"), candidates)
                     for candidate, matches in candidates:
                         try:
                             if matches(el):
@@ -430,15 +433,21 @@ class RuleSet:
         return tuple(out)
 
     def _node_actions(self, node: _TrieNode, tag: str, record_fired: bool) -> tuple[_Action, ...]:
-        actions = node.actions[record_fired] = self._actions(tag, node.rules, record_fired)
+        actions = self._actions(tag, node.rules, record_fired)
+        if record_fired:
+            node.actions_fired = actions
+        else:
+            node.actions = actions
         return actions
 
-    def _unknown_actions(self, parent: _TrieNode, key: tuple[str, bool]) -> tuple[_Action, ...]:
-        actions = parent.unknown[key] = self._actions(key[0], parent.star, key[1])
+    def _unknown_actions(self, parent: _TrieNode, tag: str, record_fired: bool) -> tuple[_Action, ...]:
+        actions = self._actions(tag, parent.star, record_fired)
+        (parent.unknown_fired if record_fired else parent.unknown)[tag] = actions
         return actions
 
     def _deep_actions(self, tag: str, record_fired: bool) -> tuple[_Action, ...]:
-        actions = self._deep[(tag, record_fired)] = self._actions(tag, None, record_fired)
+        actions = self._actions(tag, None, record_fired)
+        (self._deep_fired if record_fired else self._deep)[tag] = actions
         return actions
 
     def _root_actions(self, tag: str, node: _TrieNode | None, record_fired: bool) -> tuple[_Action, ...]:

@@ -77,6 +77,12 @@ def _xp_round(x: float) -> float:
 
 def xp_substring(s: str, start: float, length: float | None = None) -> str:
     """XPath ``substring``: characters at positions ``p`` with ``round(start) <= p < round(start)+round(length)``."""
+    if type(start) is int and (length is None or type(length) is int):
+        begin = max(start, 1)
+        if length is None:
+            return s[begin - 1 :]
+        stop = start + length
+        return s[begin - 1 : stop - 1] if stop > begin else ""
     rs = _xp_round(float(start))
     end = math.inf if length is None else rs + _xp_round(float(length))
     if math.isnan(rs) or math.isnan(end):

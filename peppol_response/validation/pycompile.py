@@ -318,8 +318,8 @@ class _Gen:
         if name == "number":
             return f"_num({self.s(args[0]) if args else '_sv(c)'})", NUMBER
         if name in STRING_FUNCTIONS and len(args) == 1:
-            fn, kind = STRING_FUNCTIONS[name]
-            return f"{self.const(fn)}({self.s(args[0])})", kind
+            function, result_kind = STRING_FUNCTIONS[name]
+            return f"{self.const(function)}({self.s(args[0])})", result_kind
         return None
 
     def cmp(self, op: str, a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[str, str]:
