@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -113,14 +114,22 @@ def main() -> int:
             files.append(str(path))
         jobs = [(f, "json", False) for f in files]
         base = None
+        print("worker pool (files read, validated and rendered as JSON, as the CLI does):")
         for n in counts:
+            before_self = resource.getrusage(resource.RUSAGE_SELF)
+            before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             done = sum(1 for _ in _outcomes(jobs, n))
             wall = time.perf_counter() - start
+            after_self = resource.getrusage(resource.RUSAGE_SELF)
+            after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = sum(getattr(a, f) - getattr(b, f) for a, b in ((after_self, before_self),
+                                                                  (after_children, before_children))
+                      for f in ("ru_utime", "ru_stime"))
             per_s = done / wall
             base = base or per_s
-            print(f"--jobs {n}: {per_s:,.0f} files/s wall clock ({per_s / base:.2f}x of --jobs {counts[0]}, "
-                  f"files read, validated and rendered as JSON)")
+            print(f"  --jobs {n}: {per_s:,.0f} files/s wall clock ({per_s / base:.2f}x of --jobs {counts[0]}); "
+                  f"{done / cpu:,.0f} files per CPU-second (constant = linear scaling on idle cores)")
     return 0
 
 

@@ -44,7 +44,16 @@ from ..errors import RulesError
 from ..resources import data_path
 from ..xmlsafe import parse_xml, qname
 from .pycompile import compile_rule_check
-from .xpath import Compiled, DynamicError, PathPattern, as_bool, as_string, compile_expression, compile_pattern
+from .xpath import (
+    Compiled,
+    DynamicError,
+    PathPattern,
+    as_bool,
+    as_string,
+    compile_expression,
+    compile_pattern,
+    element_text,
+)
 
 __all__ = [
     "RULES_NS",
@@ -191,6 +200,18 @@ class Pattern:
         return None
 
 
+EMPTY_ELEMENT_XPATH: Final = "//*[(not(*) and not(normalize-space()))]"
+"""The XPath 1.0 form of the empty-element context (PEPPOL-COMMON-R001), evaluated inline."""
+_XML_WS: Final = " \t\n\r"
+
+
+def _has_element_child(el: etree._Element) -> bool:
+    for child in el:  # noqa: SIM110 - faster than any()
+        if isinstance(child.tag, str):
+            return True
+    return False
+
+
 _XPATHS = threading.local()
 
 
@@ -238,7 +259,10 @@ class RuleSet:
         self.patterns = patterns
         self.source = source
         self._trie = self._build_trie()
-        self._prefiltered = tuple(i for i, p in enumerate(patterns) if p.wild_xpath is not None)
+        prefiltered = [i for i, p in enumerate(patterns) if p.wild_xpath is not None]
+        # The empty-element idiom (PEPPOL-COMMON-R001) is tested inline during the walk instead.
+        self._empty_idiom = tuple(i for i in prefiltered if patterns[i].wild_xpath == EMPTY_ELEMENT_XPATH)
+        self._prefiltered = tuple(i for i in prefiltered if i not in self._empty_idiom)
         self._deep: dict[str, tuple[_Action, ...]] = {}
         self._deep_fired: dict[str, tuple[_Action, ...]] = {}
         self._root: dict[tuple[str, bool], tuple[_Action, ...]] = {}
@@ -323,7 +347,18 @@ class RuleSet:
         deep = self._deep_fired if record_fired else self._deep
         # holding every proxy keeps lxml from re-creating them when rules look at parents and children
         elements = list(root.iter(etree.Element))
+        empty_idiom = self._empty_idiom
         for el in elements:
+            if empty_idiom:
+                # //*[not(*) and not(normalize-space())], the libxml2-free way
+                text = el.text
+                if len(el):
+                    empty = not _has_element_child(el) and not element_text(el).strip(_XML_WS)
+                else:
+                    empty = text is None or not text.strip(_XML_WS)
+                if empty:
+                    for i in empty_idiom:
+                        selected.setdefault(i, set()).add(id(el))
             parent = el.getparent()
             if parent is None:
                 actions = self._root_actions(root.tag, top, record_fired)

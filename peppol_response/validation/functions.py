@@ -43,6 +43,7 @@ from .xpath import (
 
 __all__ = [
     "FUNCTIONS",
+    "STRING_FUNCTIONS",
     "abn",
     "add_piva",
     "check_cf",
@@ -54,7 +55,6 @@ __all__ = [
     "gln",
     "mod11",
     "mod97_0208",
-    "STRING_FUNCTIONS",
     "xp_substring",
     "xp_translate",
     "xpath_regex",

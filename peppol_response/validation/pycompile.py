@@ -100,7 +100,7 @@ def _has_path(c: etree._Element, tags: tuple[str, ...]) -> bool:
 
 
 def _has_attr_local(c: etree._Element, local: str) -> bool:
-    for k in c.keys():  # noqa: SIM118 - lxml attribute names
+    for k in c.keys():  # noqa: SIM110, SIM118 - a loop over lxml's attribute names is fastest
         if str(k).rpartition("}")[2] == local:
             return True
     return False
