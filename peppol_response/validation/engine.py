@@ -349,12 +349,13 @@ class RuleSet:
         elements = list(root.iter(etree.Element))
         empty_idiom = self._empty_idiom
         for el in elements:
+            size = len(el)
             if empty_idiom:
                 # //*[not(*) and not(normalize-space())], the libxml2-free way
-                text = el.text
-                if len(el):
+                if size:
                     empty = not _has_element_child(el) and not element_text(el).strip(_XML_WS)
                 else:
+                    text = el.text
                     empty = text is None or not text.strip(_XML_WS)
                 if empty:
                     for i in empty_idiom:
@@ -378,7 +379,7 @@ class RuleSet:
                     node = None
                     cached = deep.get(tag)
                     actions = cached if cached is not None else self._deep_actions(tag, record_fired)
-                if len(el):
+                if size:
                     nodes[el] = node
             if selected and any(id(el) in ids for ids in selected.values()):
                 actions = self._with_prefiltered(el, actions, selected)
