@@ -4,7 +4,7 @@ For every UBL aggregate type an Invoice Response (T111) or MLR (T71) uses, the c
 (children in order with UBL's cardinality), and for every basic element those bindings use, its UBL
 type and the unqualified data type it derives from. These are facts (names, order, cardinalities)
 read from ``UBL-ApplicationResponse-2.1.xsd``, ``UBL-CommonAggregateComponents-2.1.xsd`` and
-``UBL-CommonBasicComponents-2.1.xsd``; ``tests/validation/test_ubl_structure.py`` checks this table
+``UBL-CommonBasicComponents-2.1.xsd``; ``tests/validation/test_schema.py`` checks this table
 against those files when ``PEPPOL_OFFICIAL_ARTEFACTS`` points at a copy of them.
 
 Children not used by any binding still appear here by name and position, so the schema we generate
