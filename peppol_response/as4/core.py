@@ -19,9 +19,9 @@ Checks on :meth:`As4Endpoint.receive`, in this order (the first failure answers)
 2. ``eb:Messaging`` structure (EBMS:0009 naming the element; EBMS:0003 for bundling or an unsupported
    CompressionType),
 3. WS-Security policy: signed, encrypted, allowed algorithms, BST direct references (EBMS:0103),
-4. MIME parts ↔ ``eb:PartInfo`` (EBMS:0007: missing or extra attachment),
-5. signature value and every same-document reference; Messaging, Body and each attachment covered;
+4. signature value and every same-document reference; Messaging, Body and each attachment covered;
    duplicate ids (EBMS:0101),
+5. MIME parts ↔ ``eb:PartInfo`` (EBMS:0007: missing or extra attachment),
 6. signer trusted (chain, validity, revocation via the trust checker) and its CN equal to ``eb:From``
    (EBMS:0101),
 7. the content key is for our certificate and unwraps (EBMS:0102); decrypt, attachment digest, gunzip
@@ -393,6 +393,7 @@ class As4Endpoint:
         state["um"] = um
         header = inspect(env, self.policy)
         cids = [p.content_id for p in um.parts if p.content_id]
+        verified = verify_signature(header, targets=(env.messaging, env.body), content_ids=cids)
         for cid in cids:
             if mp.attachment(cid) is None:
                 raise ebms_error(ErrorCode.MIME_INCONSISTENCY, f"eb:PartInfo cid:{cid} has no MIME part")
@@ -400,7 +401,6 @@ class As4Endpoint:
             if att.content_id not in cids:
                 raise ebms_error(ErrorCode.MIME_INCONSISTENCY,
                                  f"the MIME part <{att.content_id}> is not described by any eb:PartInfo")
-        verified = verify_signature(header, targets=(env.messaging, env.body), content_ids=cids)
         at = um.timestamp if self.validity_at == "signing" else None
         try:
             self.trust.check(verified.signer, at=at)

@@ -247,7 +247,8 @@ class Property:
 
 @dataclass(frozen=True)
 class PartInfo:
-    """One ``eb:PartInfo``: ``href`` (``cid:x@y``) and its part properties (MimeType, CompressionType...)."""
+    """One ``eb:PartInfo``: ``href`` (``cid:x@y``; empty for a payload in the SOAP Body) and its part
+    properties (MimeType, CompressionType...)."""
 
     href: str
     properties: tuple[Property, ...] = ()
@@ -813,11 +814,9 @@ def _user_message(el: etree._Element) -> UserMessage:
         for part in _kids(payload_info):
             if part.tag != f"{{{NS.EB}}}PartInfo":
                 raise _invalid(f"unexpected {_name(part)} in eb:PayloadInfo", part)
-            href = part.get("href")
-            if href is None or not href.strip():
-                raise _invalid("eb:PartInfo without href (payloads in the SOAP Body are not used by Peppol)", part)
+            href = (part.get("href") or "").strip()  # empty: the payload is the SOAP Body (not in Peppol)
             props = _properties(_one(part, "PartProperties", required=False))
-            info_part = PartInfo(href.strip(), props)
+            info_part = PartInfo(href, props)
             compression = info_part.compression_type
             if compression is not None and compression != GZIP:
                 raise ebms_error(ErrorCode.VALUE_INCONSISTENT,
@@ -916,6 +915,10 @@ def read_messaging(el: etree._Element) -> Messaging:
     users: list[UserMessage] = []
     receipts: list[ReceiptSignal] = []
     errors: list[ErrorSignal] = []
+    bundled = len(el.findall(f"{{{NS.EB}}}UserMessage"))
+    if bundled > 1:
+        raise ebms_error(ErrorCode.VALUE_INCONSISTENT,
+                         f"eb:Messaging bundles {bundled} UserMessages; Peppol sends exactly one")
     for child in _kids(el):
         if child.tag == f"{{{NS.EB}}}UserMessage":
             users.append(_user_message(child))
@@ -924,9 +927,6 @@ def read_messaging(el: etree._Element) -> Messaging:
             (receipts if isinstance(sig, ReceiptSignal) else errors).append(sig)  # type: ignore[arg-type]
         else:
             raise _invalid(f"unexpected {_name(child)} in eb:Messaging", child)
-    if len(users) > 1:
-        raise ebms_error(ErrorCode.VALUE_INCONSISTENT,
-                         f"eb:Messaging bundles {len(users)} UserMessages; Peppol sends exactly one")
     if not users and not receipts and not errors:
         raise _invalid("eb:Messaging holds neither a UserMessage nor a SignalMessage", el)
     return Messaging(

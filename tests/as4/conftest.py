@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.as4.testpki import TestPki, make_pki
+from tests.as4.testpki import LocalPki, make_pki
 
 
 @pytest.fixture(scope="session")
-def pki() -> TestPki:
+def pki() -> LocalPki:
     return make_pki()
 
 

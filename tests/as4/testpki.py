@@ -53,7 +53,7 @@ def _cert(subject: x509.Name, key: rsa.RSAPrivateKey, issuer: x509.Name, issuer_
 
 
 @dataclass(frozen=True)
-class TestIdentity:
+class LocalIdentity:
     key: rsa.RSAPrivateKey
     certificate: x509.Certificate
     chain: tuple[x509.Certificate, ...]
@@ -105,10 +105,10 @@ class AcceptAll:
 
 
 @dataclass
-class TestPki:
+class LocalPki:
     root: x509.Certificate
     ca: x509.Certificate
-    identities: dict[str, TestIdentity]
+    identities: dict[str, LocalIdentity]
     other_root: x509.Certificate
     revoked_serials: set[int]
 
@@ -116,7 +116,7 @@ class TestPki:
         return ChainChecker([self.root], [self.ca], set(self.revoked_serials) if revoked else set())
 
 
-def make_pki() -> TestPki:
+def make_pki() -> LocalPki:
     long_ago, far = NOW - dt.timedelta(days=30), NOW + dt.timedelta(days=365)
     root_key, ca_key, other_key, other_ca_key = _key(), _key(), _key(), _key()
     root_name, ca_name = _name("TEST ROOT CA"), _name("TEST ACCESS POINT CA")
@@ -127,14 +127,14 @@ def make_pki() -> TestPki:
                        not_after=far)
     other_ca = _cert(other_ca_name, other_ca_key, other_root_name, other_key, ca=True, not_before=long_ago,
                      not_after=far)
-    ids: dict[str, TestIdentity] = {}
+    ids: dict[str, LocalIdentity] = {}
 
     def ap(name: str, seat: str, *, issuer: tuple[x509.Certificate, rsa.RSAPrivateKey] = (ca, ca_key),
            nb: dt.datetime = long_ago, na: dt.datetime = far) -> None:
         k = _key()
         c = _cert(_name(seat, "PEPPOL TEST AP"), k, issuer[0].subject, issuer[1], ca=False, not_before=nb,
                   not_after=na)
-        ids[name] = TestIdentity(k, c, (issuer[0],), seat)
+        ids[name] = LocalIdentity(k, c, (issuer[0],), seat)
 
     ap("sender", "PXX000001")
     ap("receiver", "PXX000002")
@@ -143,4 +143,4 @@ def make_pki() -> TestPki:
     ap("foreign", "PXX000005", issuer=(other_ca, other_ca_key))
     ap("revoked", "PXX000006")
     ap("misnamed", "PXX000001X")  # CN is not a seat id
-    return TestPki(root, ca, ids, other_root, {ids["revoked"].certificate.serial_number})
+    return LocalPki(root, ca, ids, other_root, {ids["revoked"].certificate.serial_number})
