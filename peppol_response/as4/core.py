@@ -212,8 +212,8 @@ class As4Endpoint:
 
     identity: Identity
     trust: TrustChecker
-    limits: Limits = Limits()
-    policy: SecurityPolicy = SecurityPolicy()
+    limits: Limits = field(default_factory=Limits)
+    policy: SecurityPolicy = field(default_factory=SecurityPolicy)
     clock: Callable[[], datetime] = _utcnow
     new_id: Callable[[], str] = _uuid
     message_id_domain: str = "peppol-response"
@@ -267,8 +267,9 @@ class As4Endpoint:
         messaging = user_message_xml(um, messaging_id)
         body = body_xml(body_id)
         if isinstance(payload, (bytes, bytearray, memoryview)):
-            gz: bytes | None = compress(bytes(payload))
-            att_digest = hashlib.sha256(gz).digest()
+            compressed = compress(bytes(payload))
+            gz: bytes | None = compressed
+            att_digest = hashlib.sha256(compressed).digest()
         else:
             gz = None
             h = hashlib.sha256()
@@ -414,15 +415,15 @@ class As4Endpoint:
                                  f"the message is signed by {cn!r} but eb:From says {um.from_party.party_id!r}")
         payloads: list[bytes] = []
         for part in um.parts:
-            cid = part.content_id
-            assert cid is not None
-            att = mp.attachment(cid)
-            assert att is not None
-            enc = header.encrypted(cid)
+            part_id = part.content_id
+            part_att = mp.attachment(part_id) if part_id else None
+            if part_id is None or part_att is None:
+                continue  # not a cid: part; the profile check below refuses it
+            enc = header.encrypted(part_id)
             if enc is None and self.policy.require_encryption:
-                raise ebms_error(ErrorCode.POLICY_NONCOMPLIANCE, f"the attachment cid:{cid} is not encrypted")
+                raise ebms_error(ErrorCode.POLICY_NONCOMPLIANCE, f"the attachment cid:{part_id} is not encrypted")
             key = unwrap(enc[0], enc[1], self.identity) if enc is not None else None
-            opened = open_attachment(att.content, key=key, digest=verified.attachment_digests[cid],
+            opened = open_attachment(part_att.content, key=key, digest=verified.attachment_digests[part_id],
                                      compressed=part.compression_type is not None, max_payload=lim.max_payload)
             payloads.append(opened.payload)
         check_peppol_user_message(messaging, our_seat=self.identity.seat_id)

@@ -36,8 +36,8 @@ from ..xmlsafe import parse_xml
 __all__ = [
     "AGREEMENT_PEPPOL",
     "NS",
-    "PARTY_TYPE_AP",
     "PARTICIPANT_SCHEME",
+    "PARTY_TYPE_AP",
     "PROCESS_SCHEME",
     "ROLE_INITIATOR",
     "ROLE_RESPONDER",
@@ -594,7 +594,7 @@ def receipt_xml(
         f"{_message_info(message_id, timestamp, ref_to_message_id)}"
         f'<eb:Receipt><ebbp:NonRepudiationInformation xmlns:ebbp="{NS.EBBP}">{nri}'
         "</ebbp:NonRepudiationInformation></eb:Receipt></eb:SignalMessage></eb:Messaging>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def error_signal_xml(
@@ -629,7 +629,7 @@ def error_signal_xml(
         f"{_messaging_open(messaging_id)}<eb:SignalMessage>"
         f"{_message_info(message_id, timestamp, ref_to_message_id)}{''.join(out)}"
         "</eb:SignalMessage></eb:Messaging>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def body_xml(body_id: str) -> bytes:
@@ -796,7 +796,8 @@ def _user_message(el: etree._Element) -> UserMessage:
     info = _req(el, "MessageInfo")
     message_id = _text_of(info, "MessageId")
     ts = _timestamp(info, required=True)
-    assert message_id is not None and ts is not None
+    assert message_id is not None
+    assert ts is not None
     ref = _text_of(info, "RefToMessageId", required=False) or None
     party_info = _req(el, "PartyInfo")
     collab = _req(el, "CollaborationInfo")
@@ -804,7 +805,8 @@ def _user_message(el: etree._Element) -> UserMessage:
     service = _req(collab, "Service")
     action = _text_of(collab, "Action")
     conversation = _text_of(collab, "ConversationId")
-    assert action is not None and conversation is not None
+    assert action is not None
+    assert conversation is not None
     service_value = _value(service)
     if not service_value:
         raise _invalid("eb:Service is empty", service)

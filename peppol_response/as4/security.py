@@ -97,7 +97,7 @@ X509_PKIPATH: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x
 BASE64_BINARY: Final = (
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
 )
-ENCRYPTED_KEY_TOKEN: Final = "http://docs.oasis-open.org/wss/oasis-wss-soap-message-security-1.1#EncryptedKey"
+ENCRYPTED_KEY_TOKEN: Final = "http://docs.oasis-open.org/wss/oasis-wss-soap-message-security-1.1#EncryptedKey"  # noqa: S105 (a URI)
 
 _SIGNATURE_HASH: Final[dict[str, Callable[[], hashes.HashAlgorithm]]] = {
     RSA_SHA256: hashes.SHA256,
@@ -111,7 +111,7 @@ _WEAK_SIGNATURE: Final = frozenset({
     "http://www.w3.org/2001/04/xmldsig-more#rsa-md5",
     "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256",
 })
-_DIGEST: Final[dict[str, Callable[[], hashlib._Hash]]] = {
+_DIGEST: Final[dict[str, Callable[..., hashlib._Hash]]] = {
     SHA256: hashlib.sha256,
     SHA384: hashlib.sha384,
     SHA512: hashlib.sha512,

@@ -121,7 +121,8 @@ def decrypt_gzip(pki: LocalPki, out: Outbound, name: str = "receiver") -> bytes:
     """The signed gzip bytes of our own message (for re-encryption tests)."""
     parts = Parts.of(out)
     ek = parts.security.find(f"{Q['xenc']}EncryptedKey/{Q['xenc']}CipherData/{Q['xenc']}CipherValue")
-    assert ek is not None and ek.text
+    assert ek is not None
+    assert ek.text
     key = pki.identities[name].key.decrypt(base64.b64decode(ek.text),
                                            padding.OAEP(padding.MGF1(hashes.SHA256()), hashes.SHA256(), None))
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM

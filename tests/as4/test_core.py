@@ -24,7 +24,7 @@ from peppol_response.as4.message import (
 from peppol_response.as4.mime import parse_multipart
 from peppol_response.as4.security import SHA256, c14n
 from peppol_response.errors import Origin, PeerError, ReceiptError, TrustError
-from tests.as4.helpers import ACTION, SERVICE, Parts, endpoint, send
+from tests.as4.helpers import ACTION, SERVICE, endpoint, send
 from tests.as4.testpki import LocalPki
 from tests.conftest import official_invoice_response_examples
 
@@ -34,11 +34,13 @@ EXAMPLES = official_invoice_response_examples()
 def _roundtrip(pki: LocalPki, payload: bytes) -> None:
     sender, receiver = endpoint(pki, "sender"), endpoint(pki, "receiver")
     out = send(pki, payload)
-    assert out.body is not None and out.content_type.startswith('multipart/related; type="application/soap+xml"')
+    assert out.body is not None
+    assert out.content_type.startswith('multipart/related; type="application/soap+xml"')
     assert payload not in out.body  # encrypted
     result = receiver.receive(out.content_type, out.body)
     assert isinstance(result, Delivered), getattr(result, "error", None)
-    assert result.payload == payload and result.deliver
+    assert result.payload == payload
+    assert result.deliver
     um = result.user_message
     assert um.message_id == out.message_id
     assert (um.original_sender, um.final_recipient) == ("0088:5798000012349", "0088:7330001000000")
@@ -64,21 +66,29 @@ def test_roundtrip_without_examples(pki: LocalPki) -> None:
 def test_wire_format_follows_the_profile(pki: LocalPki) -> None:
     out = send(pki, b"<x/>", conversation_id="conv-1")
     assert out.body is not None
-    assert b"\r\n" in out.body and b"Content-Transfer-Encoding: binary\r\n" in out.body
+    assert b"\r\n" in out.body
+    assert b"Content-Transfer-Encoding: binary\r\n" in out.body
     mp = parse_multipart(out.content_type, out.body)
-    assert mp.root.content_id and f'start="<{mp.root.content_id}>"' in out.content_type
+    assert mp.root.content_id
+    assert f'start="<{mp.root.content_id}>"' in out.content_type
     (att,) = mp.attachments
     assert att.content_type == "application/octet-stream"
     env = parse_envelope(bytes(mp.root.content))
     assert env.messaging is not None
     m = read_messaging(env.messaging)
     um = m.user_message
-    assert m.must_understand and m.element_id
-    assert um.from_party.party_id == "PXX000001" and um.to_party.party_id == "PXX000002"
-    assert um.from_party.party_id_type == PARTY_TYPE_AP and um.from_party.role == ROLE_INITIATOR
-    assert um.agreement_ref == AGREEMENT_PEPPOL and um.agreement_ref_type is None
-    assert um.service_type == "cenbii-procid-ubl" and um.conversation_id == "conv-1"
-    assert "<" not in um.message_id and "@" in um.message_id
+    assert m.must_understand
+    assert m.element_id
+    assert um.from_party.party_id == "PXX000001"
+    assert um.to_party.party_id == "PXX000002"
+    assert um.from_party.party_id_type == PARTY_TYPE_AP
+    assert um.from_party.role == ROLE_INITIATOR
+    assert um.agreement_ref == AGREEMENT_PEPPOL
+    assert um.agreement_ref_type is None
+    assert um.service_type == "cenbii-procid-ubl"
+    assert um.conversation_id == "conv-1"
+    assert "<" not in um.message_id
+    assert "@" in um.message_id
     (part,) = um.parts
     assert part.href == f"cid:{att.content_id}"
     assert (part.mime_type, part.compression_type) == ("application/xml", "application/gzip")
@@ -120,7 +130,8 @@ def test_receipt_is_reproducible(pki: LocalPki) -> None:
     assert again.receipt == first.receipt
     later = receiver.receive(out.content_type, out.body,
                              receipt_timestamp=first.evidence.receipt_timestamp + dt.timedelta(seconds=1))
-    assert isinstance(later, Delivered) and later.receipt != first.receipt
+    assert isinstance(later, Delivered)
+    assert later.receipt != first.receipt
 
 
 def test_ping_is_receipted_but_not_delivered(pki: LocalPki) -> None:
@@ -128,7 +139,8 @@ def test_ping_is_receipted_but_not_delivered(pki: LocalPki) -> None:
                original_sender=None, final_recipient=None)
     assert out.body is not None
     result = endpoint(pki, "receiver").receive(out.content_type, out.body)
-    assert isinstance(result, Delivered) and not result.deliver
+    assert isinstance(result, Delivered)
+    assert not result.deliver
     endpoint(pki, "sender").check_reply(out, result.receipt_content_type, result.receipt)
 
 
@@ -138,7 +150,8 @@ def test_streamed_payload_roundtrip(pki: LocalPki) -> None:
     assert out.body is None
     body = b"".join(out.iter_body())
     result = endpoint(pki, "receiver").receive(out.content_type, body)
-    assert isinstance(result, Delivered) and result.payload == b"".join(chunks)
+    assert isinstance(result, Delivered)
+    assert result.payload == b"".join(chunks)
     # a second read (a retry) gives different ciphertext but the same signed digests
     body2 = b"".join(out.iter_body())
     assert body2 != body
@@ -182,7 +195,9 @@ def test_reply_without_signal_is_missing_receipt(exchange: tuple, ctype: str | N
     sender, out, _ = exchange
     with pytest.raises(ReceiptError) as err:
         sender.check_reply(out, ctype, body, status=status)
-    assert err.value.code == "EBMS:0301" and err.value.retryable and err.value.http_status == status
+    assert err.value.code == "EBMS:0301"
+    assert err.value.retryable
+    assert err.value.http_status == status
     if b"Fault" in body:
         assert err.value.fault_reason == "database down"
 
@@ -194,7 +209,9 @@ def test_signed_error_signal_is_peer_error(pki: LocalPki) -> None:
     assert isinstance(result, Rejected)
     with pytest.raises(PeerError) as err:
         endpoint(pki, "sender").check_reply(out, result.content_type, result.signal, status=200)
-    assert err.value.code == "EBMS:0102" and err.value.signed and not err.value.retryable
+    assert err.value.code == "EBMS:0102"
+    assert err.value.signed
+    assert not err.value.retryable
     assert err.value.ref_to_message_id == out.message_id
     assert err.value.short_description == "FailedDecryption"
 
@@ -204,7 +221,8 @@ def test_receipt_for_another_message_is_invalid(pki: LocalPki, exchange: tuple) 
     other = send(pki)
     with pytest.raises(ReceiptError) as err:
         sender.check_reply(other, result.receipt_content_type, result.receipt)
-    assert err.value.code == "EBMS:0302" and not err.value.retryable
+    assert err.value.code == "EBMS:0302"
+    assert not err.value.retryable
 
 
 def test_receipt_from_the_wrong_receiver_is_invalid(pki: LocalPki) -> None:
@@ -217,13 +235,14 @@ def test_receipt_from_the_wrong_receiver_is_invalid(pki: LocalPki) -> None:
     from peppol_response.as4.signals import build_receipt
 
     env = parse_envelope(out.envelope)
-    sig_refs = env.root.findall(".//{%s}SignedInfo/{%s}Reference" % (NS.DS, NS.DS))
+    sig_refs = env.root.findall(f".//{{{NS.DS}}}SignedInfo/{{{NS.DS}}}Reference")
     _, forged = build_receipt(pki.identities["third"], ref_to_message_id=out.message_id,
                               references=[c14n(r) for r in sig_refs],
                               timestamp=dt.datetime.now(dt.UTC), message_id_domain="x")
     with pytest.raises(ReceiptError) as err:
         endpoint(pki, "sender").check_reply(out, "application/soap+xml", forged)
-    assert err.value.code == "EBMS:0302" and "not by the receiver" in err.value.description
+    assert err.value.code == "EBMS:0302"
+    assert "not by the receiver" in err.value.description
 
 
 def test_receipt_with_other_digests_is_invalid(pki: LocalPki) -> None:
@@ -236,13 +255,14 @@ def test_receipt_with_other_digests_is_invalid(pki: LocalPki) -> None:
                                timestamp=dt.datetime.now(dt.UTC), message_id_domain="x")
     with pytest.raises(ReceiptError) as err:
         endpoint(pki, "sender").check_reply(out, "application/soap+xml", receipt)
-    assert err.value.code == "EBMS:0302" and "differs" in err.value.description
+    assert err.value.code == "EBMS:0302"
+    assert "differs" in err.value.description
 
 
 def test_unsigned_receipt_is_invalid(pki: LocalPki, exchange: tuple) -> None:
     sender, out, result = exchange
     tree = etree.fromstring(result.receipt)
-    sec = tree.find(".//{%s}Security" % NS.WSSE)
+    sec = tree.find(f".//{{{NS.WSSE}}}Security")
     sec.getparent().remove(sec)
     with pytest.raises(ReceiptError) as err:
         sender.check_reply(out, "application/soap+xml", etree.tostring(tree))

@@ -89,7 +89,8 @@ def test_interop_phase4_usermessage_signature_verifies_and_chains_to_g3(as4_vect
         "#phase4-msg-7dd929c7-ded5-4413-be57-d21af2c87b69", "#id-8e8aa2d6-fa03-4c5d-aa46-2f569857df0a"]
     g3_checker(as4_vectors).check(verified.signer, at=dt.datetime(2026, 1, 29, tzinfo=dt.UTC))
     (ek,) = header.encrypted_keys
-    assert seat_of(ek.recipient) == "POP000306" and ek.recipient != verified.signer
+    assert seat_of(ek.recipient) == "POP000306"
+    assert ek.recipient != verified.signer
 
 
 def test_interop_phase4_usermessage_cannot_be_decrypted_by_us(as4_vectors: Path, pki: LocalPki) -> None:
@@ -101,7 +102,8 @@ def test_interop_phase4_usermessage_cannot_be_decrypted_by_us(as4_vectors: Path,
     assert result.error.code == "EBMS:0102", result.error
     assert result.message_id == "17a7c374-efe3-41e2-ac0d-8a8f47529e47@phase4"
     assert checker.checked, "the signer must have been checked (and trusted) before decryption"
-    assert b"EBMS:0102" in result.signal and b"Receipt" not in result.signal
+    assert b"EBMS:0102" in result.signal
+    assert b"Receipt" not in result.signal
 
 
 RECEIPTS = {
@@ -138,7 +140,8 @@ def test_interop_receipts_from_other_implementations_verify(as4_vectors: Path, p
     receipt = verify_receipt(env, body, message_id=ref, sent_references=None, trust=AcceptAll(),
                              policy=SecurityPolicy())
     assert seat_of(receipt.signer) == seat
-    assert len(receipt.references) == 3 and receipt.references[2].uri.startswith("cid:")
+    assert len(receipt.references) == 3
+    assert receipt.references[2].uri.startswith("cid:")
     # the whole sender path: MIME/plain reply, signature, trust at signing time, NRI equal to "what we sent"
     ap = As4Endpoint(identity=pki.identities["sender"], trust=AcceptAll(), validity_at="signing")
     got = ap.check_reply(_outbound_for(ref, body, receipt.signer), ctype, body, status=200)
@@ -150,7 +153,8 @@ def test_interop_receipts_from_other_implementations_verify(as4_vectors: Path, p
     else:
         with pytest.raises(ReceiptError) as err:
             strict.check_reply(_outbound_for(ref, body, receipt.signer), ctype, body, status=200)
-        assert err.value.code == "EBMS:0302" and "not trusted" in err.value.description
+        assert err.value.code == "EBMS:0302"
+        assert "not trusted" in err.value.description
 
 
 def test_interop_phase4_receipt_extra_element_is_tolerated(as4_vectors: Path) -> None:
@@ -166,13 +170,15 @@ def test_interop_edited_holodeck_receipt_is_invalid(as4_vectors: Path, pki: Loca
     ctype, body = http_file(as4_vectors / "phase4/NEGATIVE-receipt-holodeckb2b-dataport-edited-mustUnderstand.http")
     ref = "669beff6-bf89-4776-9a27-eddece68083d@phase4"
     env = parse_envelope(body)
-    assert env.messaging is not None and read_messaging(env.messaging).must_understand
+    assert env.messaging is not None
+    assert read_messaging(env.messaging).must_understand
     ap = As4Endpoint(identity=pki.identities["sender"], trust=AcceptAll(), validity_at="signing")
     out = _outbound_for(ref, body, x509.load_der_x509_certificate(b"0") if False else pki.ca)
     with pytest.raises(ReceiptError) as err:
         ap.check_reply(out, ctype, body, status=200)
     assert err.value.code == "EBMS:0302"
-    assert "#id-4b28412d2948bca" in err.value.description and not err.value.retryable
+    assert "#id-4b28412d2948bca" in err.value.description
+    assert not err.value.retryable
 
 
 def test_interop_holodeck_must_understand_matched_by_namespace(as4_vectors: Path) -> None:
@@ -196,14 +202,19 @@ def test_interop_error_signals_are_final_failures(as4_vectors: Path, pki: LocalP
     with pytest.raises(PeerError) as err:
         ap.check_reply(out, "application/soap+xml", body, status=500)
     e = err.value
-    assert e.code == code and e.severity == "failure" and not e.retryable and not e.signed
+    assert e.code == code
+    assert e.severity == "failure"
+    assert not e.retryable
+    assert not e.signed
     assert e.ref_to_message_id == ref
     (signal,) = e.signals
     if mid:
         assert signal.message_id == mid
     if "soapfault" in name:
-        assert e.fault_reason and "Certificate revoked CN=POP000000" in e.fault_reason
-        assert signal.errors[0].description and "Certificate revoked" in signal.errors[0].description
+        assert e.fault_reason
+        assert "Certificate revoked CN=POP000000" in e.fault_reason
+        assert signal.errors[0].description
+        assert "Certificate revoked" in signal.errors[0].description
         assert signal.errors[0].detail == "java.lang.RuntimeException"
         assert signal.timestamp == dt.datetime(2025, 9, 25, 7, 54, 32, 971659, tzinfo=dt.UTC)
 
@@ -219,13 +230,16 @@ def test_interop_header_only_message_parses_but_is_refused(as4_vectors: Path, pk
     assert env.messaging is not None
     um = read_messaging(env.messaging).user_message
     assert um.message_id == "49267c79-d822-45d9-aa91-c57b3ca508db"
-    assert um.action.endswith("poacc:billing:3.0::2.1") and um.action.startswith("busdox-docid-qns::")
+    assert um.action.endswith("poacc:billing:3.0::2.1")
+    assert um.action.startswith("busdox-docid-qns::")
     assert um.original_sender == um.final_recipient == "9930:de322532962"
-    assert um.parts[0].href == "cid:sbdhID" and um.parts[0].mime_type == "application/xml"
+    assert um.parts[0].href == "cid:sbdhID"
+    assert um.parts[0].mime_type == "application/xml"
     assert um.from_party.party_id == "PDE000556"
     ap = As4Endpoint(identity=pki.identities["receiver"], trust=pki.checker())
     result = ap.receive("application/soap+xml", body)
-    assert isinstance(result, Rejected) and result.error.code == "EBMS:0103"
+    assert isinstance(result, Rejected)
+    assert result.error.code == "EBMS:0103"
 
 
 @pytest.mark.parametrize(("name", "code"), [

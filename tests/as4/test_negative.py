@@ -15,7 +15,7 @@ from peppol_response.as4.core import Delivered, Rejected
 from peppol_response.as4.message import NS, parse_envelope, read_messaging
 from peppol_response.as4.security import RSA_1_5, RSA_OAEP_MGF1P, SecurityPolicy, compress
 from peppol_response.errors import Origin
-from tests.as4.helpers import Q, Parts, decrypt_gzip, endpoint, receive, send
+from tests.as4.helpers import Parts, Q, decrypt_gzip, endpoint, receive, send
 from tests.as4.testpki import LocalIdentity, LocalPki
 
 SHA1 = "http://www.w3.org/2000/09/xmldsig#sha1"
@@ -26,10 +26,12 @@ def refused(result: Delivered | Rejected, code: str) -> Rejected:
     assert isinstance(result, Rejected), "the message was accepted"
     assert result.error.code == code, result.error
     assert result.error.origin is Origin.REMOTE
-    assert b"Receipt" not in result.signal and b"EBMS:" in result.signal
+    assert b"Receipt" not in result.signal
+    assert b"EBMS:" in result.signal
     # the error signal is itself a well-formed, signed ebMS error signal referring to the message
     env = parse_envelope(result.signal)
-    assert env.messaging is not None and env.security
+    assert env.messaging is not None
+    assert env.security
     (signal,) = read_messaging(env.messaging).errors
     assert signal.errors[0].code == code
     return result
@@ -70,7 +72,8 @@ def test_tampered_body(pki: LocalPki, msg: Parts) -> None:
 
 def test_tampered_signed_info(pki: LocalPki, msg: Parts) -> None:
     dv = msg.security.find(f".//{Q['ds']}DigestValue")
-    assert dv is not None and dv.text
+    assert dv is not None
+    assert dv.text
     dv.text = ("A" if dv.text[0] != "A" else "B") + dv.text[1:]
     refused(receive(pki, *msg.pack()), "EBMS:0101")
 
@@ -286,7 +289,7 @@ def test_second_signature(pki: LocalPki, msg: Parts) -> None:
 def test_signature_not_covering_the_attachment(pki: LocalPki, msg: Parts) -> None:
     si = msg.security.find(f".//{Q['ds']}SignedInfo")
     assert si is not None
-    cid_ref = [r for r in si if (r.get("URI") or "").startswith("cid:")][0]
+    cid_ref = next(r for r in si if (r.get("URI") or "").startswith("cid:"))
     si.remove(cid_ref)
     msg.resign(pki.identities["sender"])
     result = refused(receive(pki, *msg.pack()), "EBMS:0101")
@@ -305,7 +308,8 @@ def test_unknown_must_understand_header(pki: LocalPki, msg: Parts) -> None:
 
 def test_gzip_bomb(pki: LocalPki) -> None:
     out = send(pki, b"\0" * (8 * 1024 * 1024))
-    assert out.body is not None and len(out.body) < 64 * 1024
+    assert out.body is not None
+    assert len(out.body) < 64 * 1024
     small = dataclasses.replace(core.Limits(), max_payload=1024 * 1024)
     result = refused(receive(pki, out.content_type, out.body, limits=small), "EBMS:0303")
     assert "limit" in result.error.description
