@@ -116,6 +116,21 @@ def parse_content_type(value: str) -> tuple[str, dict[str, str]]:
     value = " ".join(value.split())
     main, _, rest = value.partition(";")
     params: dict[str, str] = {}
+    if "\\" not in rest:  # the common case (no escapes, no ';' inside quotes), without the tokenizer
+        simple = True
+        for item in rest.split(";"):
+            name, eq, val = item.partition("=")
+            val = val.strip()
+            if val.startswith('"'):
+                if len(val) < 2 or not val.endswith('"') or '"' in val[1:-1]:
+                    simple = False
+                    break
+                val = val[1:-1]
+            if eq and name.strip():
+                params.setdefault(name.strip().lower(), val)
+        if simple:
+            return main.strip().lower(), params
+        params = {}
     pos = 0
     while pos < len(rest):
         m = _TOKEN.match(rest, pos)
@@ -216,21 +231,19 @@ def _parse_headers(block: bytes) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in out)
 
 
-def _split_head(data: memoryview, start: int, limit: int) -> tuple[int, bytes]:
+def _split_head(body: bytes, start: int, limit: int) -> tuple[int, bytes]:
     """Find the blank line ending a header block at ``start``; returns (content start, header bytes)."""
-    window = bytes(data[start : start + limit + 4])
-    crlf = window.find(b"\r\n\r\n")
-    lf = window.find(b"\n\n")
-    if window.startswith(b"\r\n"):
+    if body.startswith(b"\r\n", start):
         return start + 2, b""
-    if window.startswith(b"\n"):
+    if body.startswith(b"\n", start):
         return start + 1, b""
-    candidates = [(crlf, 4), (lf, 2)]
-    found = [(pos, n) for pos, n in candidates if pos >= 0]
+    end = start + limit + 4
+    found = [(pos, n) for pos, n in ((body.find(b"\r\n\r\n", start, end), 4), (body.find(b"\n\n", start, end), 2))
+             if pos >= 0]
     if not found:
         raise _mime_error("a MIME part's headers do not end (no empty line) or exceed the header size limit")
     pos, n = min(found)
-    return start + pos + n, window[:pos]
+    return pos + n, body[start:pos]
 
 
 def _decode(part_headers: tuple[tuple[str, str], ...], content: memoryview) -> bytes | memoryview:
@@ -313,7 +326,7 @@ def parse_multipart(content_type: str | None, body: bytes, limits: MimeLimits | 
         if body[after:eol].strip():
             raise _mime_error("unexpected characters after a MIME boundary")
         start = eol + 1
-        content_start, head = _split_head(data, start, limits.max_header_block)
+        content_start, head = _split_head(body, start, limits.max_header_block)
         headers = _parse_headers(head)
         end = body.find(sep, content_start)
         if end < 0:

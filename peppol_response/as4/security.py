@@ -21,6 +21,7 @@ gunzips under a size cap (EBMS:0102 / 0101 / 0303, in that order of precedence).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -249,11 +250,15 @@ def sign_signed_info(key: rsa.RSAPrivateKey, signed_info: bytes) -> bytes:
     return key.sign(signed_info, padding.PKCS1v15(), hashes.SHA256())
 
 
+@functools.lru_cache(maxsize=64)
+def _cert_b64(cert: x509.Certificate) -> str:
+    return _b64(cert.public_bytes(serialization.Encoding.DER))
+
+
 def _bst(token_id: str, cert: x509.Certificate) -> str:
-    der = cert.public_bytes(serialization.Encoding.DER)
     return (
         f'<wsse:BinarySecurityToken EncodingType="{BASE64_BINARY}" ValueType="{X509V3}" wsu:Id="{token_id}">'
-        f"{_b64(der)}</wsse:BinarySecurityToken>"
+        f"{_cert_b64(cert)}</wsse:BinarySecurityToken>"
     )
 
 
@@ -327,26 +332,30 @@ def security_header_xml(
 # inbound: locate and judge (no cryptography yet)
 # ---------------------------------------------------------------------------------------------------
 
-_ID_ATTRS: Final = (f"{{{NS.WSU}}}Id", "Id", "ID")
+_ID_XPATH: Final = etree.XPath("//@wsu:Id | //@Id | //@ID", namespaces={"wsu": NS.WSU})
 
 
 def index_ids(root: etree._Element) -> dict[str, etree._Element]:
     """Every ``wsu:Id``/``Id``/``ID`` value -> its element; a value used twice is a wrapping attempt (EBMS:0101)."""
     index: dict[str, etree._Element] = {}
-    for el in root.iter():
-        if not isinstance(el.tag, str):
+    found = _ID_XPATH(root)
+    assert isinstance(found, list)
+    for attr in found:
+        value = str(attr)
+        el = attr.getparent()  # type: ignore[union-attr]
+        if el is None:
             continue
-        attrib = el.attrib
-        if not attrib:
-            continue
-        for name in _ID_ATTRS:
-            value = attrib.get(name)
-            if value is None:
-                continue
-            if value in index and index[value] is not el:
-                raise _auth(f"the id {value!r} occurs on more than one element (possible signature wrapping)")
-            index[value] = el
+        other = index.get(value)
+        if other is not None and other is not el:
+            raise _auth(f"the id {value!r} occurs on more than one element (possible signature wrapping)")
+        index[value] = el
     return index
+
+
+@functools.lru_cache(maxsize=256)
+def _load_token(text: str) -> x509.Certificate:
+    """A BinarySecurityToken's certificate (cached: peers send the same few certificates again and again)."""
+    return x509.load_der_x509_certificate(_unb64(text, "the BinarySecurityToken"))
 
 
 @dataclass(frozen=True)
@@ -437,7 +446,7 @@ def _token(security: etree._Element, ids: dict[str, etree._Element], key_info: e
     if enc is not None and enc != BASE64_BINARY:
         raise _policy(f"the BinarySecurityToken {uri} has an unsupported EncodingType {enc}")
     try:
-        return x509.load_der_x509_certificate(_unb64(bst.text, "the BinarySecurityToken"))
+        return _load_token(bst.text or "")
     except ValueError:
         raise _auth(f"the BinarySecurityToken {uri} is not a DER X.509 certificate") from None
 

@@ -75,10 +75,15 @@ class TrustChecker(Protocol):
 
 
 def seeded_ids(seed: str) -> Callable[[], str]:
-    """Deterministic UUIDs from ``seed`` (uuid5 over a counter): reproducible signal ids."""
-    namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"urn:peppol-response:as4:{seed}")
+    """Deterministic UUID-shaped ids from ``seed`` and a counter: reproducible signal ids."""
+    base = hashlib.sha256(f"urn:peppol-response:as4:{seed}".encode()).digest()
     counter = iter(range(1 << 30))
-    return lambda: str(uuid.uuid5(namespace, str(next(counter))))
+
+    def next_id() -> str:
+        h = hashlib.sha256(base + next(counter).to_bytes(4, "big")).hexdigest()
+        return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{h[16:20]}-{h[20:32]}"
+
+    return next_id
 
 
 def _signed_envelope(identity: Identity | None, messaging: bytes, messaging_id: str, body_id: str,
