@@ -243,8 +243,9 @@ class As4Endpoint:
         :class:`~peppol_response.errors.TrustError` when the recipient certificate is not trusted.
         """
         me = self.identity
+        our_seat = me.seat_id or ""
         to_seat = to_seat or seat_of(recipient_cert) or ""
-        for what, seat in (("our", me.seat_id), ("the recipient's", to_seat)):
+        for what, seat in (("our", our_seat), ("the recipient's", to_seat)):
             if not SEAT_ID.fullmatch(seat):
                 raise ebms_error(ErrorCode.INVALID_HEADER, f"{what} seat id {seat!r} is not P + 2 letters + 6 digits",
                                  origin=Origin.LOCAL)
@@ -256,7 +257,7 @@ class As4Endpoint:
                              origin=Origin.LOCAL)
         content_id = f"att-{new_id()}@{self.message_id_domain}"
         um = UserMessage.peppol(
-            message_id=message_id, timestamp=self.clock(), from_seat=me.seat_id, to_seat=to_seat,
+            message_id=message_id, timestamp=self.clock(), from_seat=our_seat, to_seat=to_seat,
             service=service, service_type=service_type, action=action,
             conversation_id=conversation_id or new_id(), original_sender=original_sender,
             final_recipient=final_recipient, content_id=content_id, mime_type=mime_type,

@@ -32,6 +32,7 @@ from peppol_response.as4.message import (
     user_message_xml,
 )
 from peppol_response.as4.security import c14n
+from peppol_response.c14n import EXC_C14N, canonicalize
 from peppol_response.errors import As4Error, CodeError
 
 # XML-safe text, including the characters canonicalisation escapes (&, <, >, quotes, CR, tab, newline)
@@ -72,6 +73,7 @@ def test_user_message_round_trip_and_canonical_form(action: str, service: str, s
     el = _in_envelope(xml)
     # the bytes we write are the exclusive C14N of the element as parsed in its document: digest == what we sent
     assert c14n(el) == xml
+    assert canonicalize(el, method=EXC_C14N) == xml  # and so says the independent Python C14N
     m = read_messaging(el)
     assert m.user_message == um
     assert m.element_id == "m-1"
