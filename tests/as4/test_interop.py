@@ -293,7 +293,8 @@ def test_interop_c14n_agrees_with_the_independent_python_implementation(as4_vect
     from peppol_response.c14n import EXC_C14N, canonicalize
 
     path = as4_vectors / name
-    ctype, body = http_file(path) if path.suffix in (".http", ".as4out") else ("application/soap+xml", path.read_bytes())
+    ctype, body = (http_file(path) if path.suffix in (".http", ".as4out")
+                   else ("application/soap+xml", path.read_bytes()))
     env = parse_envelope(bytes(parse_multipart(ctype, body).root.content))
     ids = {el.get(f"{{{NS.WSU}}}Id") or el.get("Id"): el for el in env.root.iter() if isinstance(el.tag, str)}
     checked = 0
