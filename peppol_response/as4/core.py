@@ -47,6 +47,7 @@ from cryptography.x509.oid import NameOID
 
 from ..errors import As4Error, Origin, ReceiptError, TrustError
 from .message import (
+    NOT_SERVICED,
     PROCESS_SCHEME,
     SEAT_ID,
     ErrorCode,
@@ -87,10 +88,12 @@ __all__ = [
     "As4Endpoint",
     "Delivered",
     "Evidence",
+    "Inbound",
     "Limits",
     "Outbound",
     "PayloadSource",
     "Rejected",
+    "not_serviced",
     "seat_of",
 ]
 
@@ -378,6 +381,19 @@ class As4Endpoint:
             )
             return Rejected(exc, signal, ref, um)
 
+    def refuse(self, inbound: Delivered | UserMessage, error: As4Error) -> Rejected:
+        """Turn a message that passed :meth:`receive` into a refusal decided later by the receiver service
+        (SBDH inconsistent with the header, participant not served, ...): a signed error signal to send
+        *instead of* the receipt. See :func:`not_serviced` for the Peppol NOT_SERVICED error."""
+        um = inbound.user_message if isinstance(inbound, Delivered) else inbound
+        if error.ref_to_message_id is None:
+            error.ref_to_message_id = um.message_id
+        _, signal = build_error_signal(
+            self.identity if self.sign_errors else None, error, timestamp=self.clock(),
+            message_id_domain=self.message_id_domain, ref_to_message_id=um.message_id, new_id=self.new_id,
+        )
+        return Rejected(error, signal, um.message_id, um)
+
     def _receive(self, content_type: str | None, body: bytes, received_at: datetime,
                  receipt_timestamp: datetime | None, state: dict[str, UserMessage]) -> Delivered:
         lim = self.limits
@@ -435,6 +451,16 @@ class As4Endpoint:
         evidence = Evidence(raw, verified.references, verified.signer, received_at, receipt_id, ts)
         return Delivered(um, payloads[0] if payloads else b"", verified.signer, receipt, evidence,
                          deliver=not um.is_ping)
+
+
+Inbound = Delivered | Rejected
+"""What :meth:`As4Endpoint.receive` returns."""
+
+
+def not_serviced(description: str, *, ref_to_message_id: str | None = None) -> As4Error:
+    """EBMS:0004 with ErrorDetail ``PEPPOL:NOT_SERVICED``: the receiver does not serve this participant,
+    document type or process (Peppol AS4 profile). Pass it to :meth:`As4Endpoint.refuse`."""
+    return ebms_error(ErrorCode.OTHER, description, ref_to_message_id=ref_to_message_id, detail=NOT_SERVICED)
 
 
 def _random_key() -> bytes:

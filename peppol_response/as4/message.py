@@ -35,6 +35,8 @@ from ..xmlsafe import parse_xml
 
 __all__ = [
     "AGREEMENT_PEPPOL",
+    "GZIP",
+    "NOT_SERVICED",
     "NS",
     "PARTICIPANT_SCHEME",
     "PARTY_TYPE_AP",
@@ -480,6 +482,13 @@ def _check_chars(value: str) -> str:
     return value
 
 
+def _clean(value: str, limit: int = 1000) -> str:
+    """Text that may echo what a peer sent (error descriptions): characters XML cannot carry become U+FFFD,
+    and it is cut to ``limit`` characters."""
+    value = _BAD_CHARS.sub("\ufffd", value)
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
 def _t(value: str) -> str:
     """Text node content as exclusive C14N writes it."""
     _check_chars(value)
@@ -624,20 +633,21 @@ def error_signal_xml(
         if e.origin:
             attrs.append(f'origin="{_a(e.origin)}"')
         if e.ref_to_message_in_error:
-            attrs.append(f'refToMessageInError="{_a(e.ref_to_message_in_error)}"')
+            attrs.append(f'refToMessageInError="{_a(_clean(e.ref_to_message_in_error))}"')
         attrs.append(f'severity="{e.severity.value}"')
         if e.short_description:
             attrs.append(f'shortDescription="{_a(e.short_description)}"')
         inner = ""
         if e.description is not None:
-            inner += f'<eb:Description xml:lang="{_a(e.description_lang or "en")}">{_t(e.description)}</eb:Description>'
+            lang = _a(_clean(e.description_lang or "en", 20))
+            inner += f'<eb:Description xml:lang="{lang}">{_t(_clean(e.description))}</eb:Description>'
         if e.detail is not None:
-            inner += f"<eb:ErrorDetail>{_t(e.detail)}</eb:ErrorDetail>"
+            inner += f"<eb:ErrorDetail>{_t(_clean(e.detail))}</eb:ErrorDetail>"
         out.append(f"<eb:Error {' '.join(attrs)}>{inner}</eb:Error>")
     return (
         f"{_messaging_open(messaging_id)}<eb:SignalMessage>"
-        f"{_message_info(message_id, timestamp, ref_to_message_id)}{''.join(out)}"
-        "</eb:SignalMessage></eb:Messaging>"
+        f"{_message_info(message_id, timestamp, _clean(ref_to_message_id) if ref_to_message_id else None)}"
+        f"{''.join(out)}</eb:SignalMessage></eb:Messaging>"
     ).encode()
 
 

@@ -283,3 +283,22 @@ def test_receipt_signed_by_untrusted_key_is_invalid(pki: LocalPki, exchange: tup
     with pytest.raises(ReceiptError) as err:
         picky.check_reply(out, result.receipt_content_type, result.receipt)
     assert "not trusted" in err.value.description
+
+
+def test_receiver_service_can_refuse_after_receive(pki: LocalPki) -> None:
+    """Issue 6's receiver finds the participant not served after the core accepted the message: it answers
+    with a signed EBMS:0004 PEPPOL:NOT_SERVICED error signal instead of the receipt."""
+    from peppol_response.as4.core import not_serviced
+
+    out = send(pki)
+    assert out.body is not None
+    receiver = endpoint(pki, "receiver")
+    delivered = receiver.receive(out.content_type, out.body)
+    assert isinstance(delivered, Delivered)
+    rejected = receiver.refuse(delivered, not_serviced("0088:7330001000000 does not receive invoice responses"))
+    assert rejected.message_id == out.message_id
+    with pytest.raises(PeerError) as err:
+        endpoint(pki, "sender").check_reply(out, rejected.content_type, rejected.signal, status=200)
+    e = err.value
+    assert (e.code, e.error_detail, e.signed, e.retryable) == ("EBMS:0004", "PEPPOL:NOT_SERVICED", True, False)
+    assert e.ref_to_message_id == out.message_id

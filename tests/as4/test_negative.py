@@ -374,3 +374,13 @@ def test_xml_with_entities(pki: LocalPki) -> None:
 def test_soap11_envelope(pki: LocalPki) -> None:
     body = b'<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body/></e:Envelope>'
     refused(receive(pki, "text/xml", body), "EBMS:0009")
+
+
+def test_control_characters_from_the_peer_do_not_break_the_error_signal(pki: LocalPki) -> None:
+    """Found by fuzzing: a NUL in a MIME header is echoed in the description; the signal must still be built."""
+    out = send(pki)
+    assert out.body is not None
+    body = out.body.replace(b"Content-Type: application/soap+xml", b"Content-Type: \x00application/soap+xml", 1)
+    result = refused(receive(pki, out.content_type, body), "EBMS:0007")
+    assert "\ufffd" in (read_messaging(parse_envelope(result.signal).messaging).errors[0].errors[0].description
+                        or "")  # type: ignore[arg-type]
