@@ -243,7 +243,8 @@ def verify_receipt(
     if env.messaging is None:
         raise ReceiptError("EBMS:0301", "the reply has no eb:Messaging header" +
                            (f" (SOAP Fault: {env.fault_reason})" if env.fault_reason else ""),
-                           short_description="MissingReceipt", retryable=env.fault_code != "env:Sender",
+                           short_description="MissingReceipt",
+                           retryable=(env.fault_code or "").rpartition(":")[2] != "Sender",
                            http_status=status, fault_reason=env.fault_reason, ref_to_message_id=message_id)
     try:
         messaging = read_messaging(env.messaging)

@@ -302,3 +302,13 @@ def test_receiver_service_can_refuse_after_receive(pki: LocalPki) -> None:
     e = err.value
     assert (e.code, e.error_detail, e.signed, e.retryable) == ("EBMS:0004", "PEPPOL:NOT_SERVICED", True, False)
     assert e.ref_to_message_id == out.message_id
+
+
+def test_sender_fault_is_not_retryable(exchange: tuple) -> None:
+    sender, out, _ = exchange
+    fault = (b"<soap:Envelope xmlns:soap='http://www.w3.org/2003/05/soap-envelope'><soap:Body><soap:Fault>"
+             b"<soap:Code><soap:Value>soap:Sender</soap:Value></soap:Code><soap:Reason><soap:Text xml:lang='en'>"
+             b"bad request</soap:Text></soap:Reason></soap:Fault></soap:Body></soap:Envelope>")
+    with pytest.raises(ReceiptError) as err:
+        sender.check_reply(out, "application/soap+xml", fault, status=400)
+    assert err.value.code == "EBMS:0301" and not err.value.retryable and err.value.fault_reason == "bad request"
