@@ -311,4 +311,6 @@ def test_sender_fault_is_not_retryable(exchange: tuple) -> None:
              b"bad request</soap:Text></soap:Reason></soap:Fault></soap:Body></soap:Envelope>")
     with pytest.raises(ReceiptError) as err:
         sender.check_reply(out, "application/soap+xml", fault, status=400)
-    assert err.value.code == "EBMS:0301" and not err.value.retryable and err.value.fault_reason == "bad request"
+    assert err.value.code == "EBMS:0301"
+    assert not err.value.retryable
+    assert err.value.fault_reason == "bad request"
