@@ -753,24 +753,44 @@ def _name(el: etree._Element) -> str:
     return f"{prefix}:{local}" if prefix else local
 
 
-def _one(parent: etree._Element, local: str, *, required: bool = True, ns: str = NS.EB) -> etree._Element | None:
-    found = parent.findall(f"{{{ns}}}{local}")
+class _Kids:
+    """An element's child elements by tag, gathered in one pass (several lookups on one parent)."""
+
+    __slots__ = ("by_tag", "el")
+
+    def __init__(self, el: etree._Element) -> None:
+        self.el = el
+        by_tag: dict[str, list[etree._Element]] = {}
+        for c in el:
+            tag = c.tag
+            if isinstance(tag, str):
+                if tag in by_tag:
+                    by_tag[tag].append(c)
+                else:
+                    by_tag[tag] = [c]
+        self.by_tag = by_tag
+
+
+def _one(parent: etree._Element | _Kids, local: str, *, required: bool = True,
+         ns: str = NS.EB) -> etree._Element | None:
+    kids = parent if isinstance(parent, _Kids) else _Kids(parent)
+    found = kids.by_tag.get(f"{{{ns}}}{local}", ())
     if len(found) > 1:
-        raise _invalid(f"{_name(parent)} has {len(found)} {local} elements, at most one is allowed", found[1])
+        raise _invalid(f"{_name(kids.el)} has {len(found)} {local} elements, at most one is allowed", found[1])
     if not found:
         if required:
-            raise _invalid(f"{_name(parent)} has no required {local} element", parent)
+            raise _invalid(f"{_name(kids.el)} has no required {local} element", kids.el)
         return None
     return found[0]
 
 
-def _req(parent: etree._Element, local: str) -> etree._Element:
+def _req(parent: etree._Element | _Kids, local: str) -> etree._Element:
     el = _one(parent, local)
     assert el is not None
     return el
 
 
-def _text_of(parent: etree._Element, local: str, *, required: bool = True) -> str | None:
+def _text_of(parent: etree._Element | _Kids, local: str, *, required: bool = True) -> str | None:
     el = _one(parent, local, required=required)
     if el is None:
         return None
@@ -780,7 +800,7 @@ def _text_of(parent: etree._Element, local: str, *, required: bool = True) -> st
     return value
 
 
-def _timestamp(info: etree._Element, *, required: bool) -> datetime | None:
+def _timestamp(info: etree._Element | _Kids, *, required: bool) -> datetime | None:
     el = _one(info, "Timestamp", required=required)
     if el is None:
         return None
@@ -790,7 +810,7 @@ def _timestamp(info: etree._Element, *, required: bool) -> datetime | None:
         raise _invalid(f"eb:Timestamp: {exc}", el) from None
 
 
-def _party_of(info: etree._Element, tag: str) -> Party:
+def _party_of(info: etree._Element | _Kids, tag: str) -> Party:
     el = _req(info, tag)
     ids = [c for c in el if c.tag == f"{{{NS.EB}}}PartyId"]
     if len(ids) != 1:
@@ -815,15 +835,16 @@ def _properties(parent: etree._Element | None) -> tuple[Property, ...]:
     return tuple(out)
 
 
-def _user_message(el: etree._Element) -> UserMessage:
-    info = _req(el, "MessageInfo")
+def _user_message(element: etree._Element) -> UserMessage:
+    el = _Kids(element)
+    info = _Kids(_req(el, "MessageInfo"))
     message_id = _text_of(info, "MessageId")
     ts = _timestamp(info, required=True)
     assert message_id is not None
     assert ts is not None
     ref = _text_of(info, "RefToMessageId", required=False) or None
-    party_info = _req(el, "PartyInfo")
-    collab = _req(el, "CollaborationInfo")
+    party_info = _Kids(_req(el, "PartyInfo"))
+    collab = _Kids(_req(el, "CollaborationInfo"))
     agreement = _one(collab, "AgreementRef", required=False)
     service = _req(collab, "Service")
     action = _text_of(collab, "Action")
@@ -862,7 +883,7 @@ def _user_message(el: etree._Element) -> UserMessage:
         conversation_id=conversation,
         properties=_properties(_one(el, "MessageProperties", required=False)),
         parts=tuple(parts),
-        mpc=el.get("mpc"),
+        mpc=element.get("mpc"),
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import quopri
 import re
 import uuid
@@ -66,11 +67,11 @@ class MimePart:
                 return v
         return None
 
-    @property
+    @functools.cached_property
     def content_type(self) -> str:
         return parse_content_type(self.header("content-type") or "application/octet-stream")[0]
 
-    @property
+    @functools.cached_property
     def content_id(self) -> str | None:
         """The Content-ID without angle brackets (as ``cid:`` URIs name it), or None."""
         raw = self.header("content-id")
@@ -212,22 +213,23 @@ def build_multipart(
 # parsing
 # ---------------------------------------------------------------------------------------------------
 
-_HEADER_LINE: Final = re.compile(rb"^([!-9;-~]+)[ \t]*:(.*)$")
+_HEADER_NAME: Final = re.compile(r"[!-9;-~]+")
 
 
 def _parse_headers(block: bytes) -> tuple[tuple[str, str], ...]:
-    lines = block.replace(b"\r\n", b"\n").split(b"\n")
+    lines = block.decode("latin-1").replace("\r\n", "\n").split("\n")
     out: list[list[str]] = []
     for line in lines:
         if not line.strip():
             continue
-        if line[:1] in (b" ", b"\t") and out:
-            out[-1][1] += " " + line.strip().decode("latin-1")
+        if line[:1] in (" ", "\t") and out:
+            out[-1][1] += " " + line.strip()
             continue
-        m = _HEADER_LINE.match(line)
-        if m is None:
+        name, colon, value = line.partition(":")
+        name = name.rstrip(" \t")
+        if not colon or not _HEADER_NAME.fullmatch(name):
             raise _mime_error(f"malformed MIME header line {line[:60]!r}")
-        out.append([m.group(1).decode("ascii").lower(), m.group(2).strip().decode("latin-1")])
+        out.append([name.lower(), value.strip()])
     return tuple((k, v) for k, v in out)
 
 
