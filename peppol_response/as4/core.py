@@ -50,6 +50,8 @@ from .message import (
     NOT_SERVICED,
     PROCESS_SCHEME,
     SEAT_ID,
+    TEST_ACTION,
+    TEST_SERVICE,
     ErrorCode,
     Messaging,
     ReferenceDigest,
@@ -210,7 +212,8 @@ class As4Endpoint:
 
     ``clock`` and ``new_id`` are injectable for tests and reproducible output. ``validity_at`` chooses the
     time at which received certificates must be valid: ``"now"`` (default) or ``"signing"`` (the message's
-    own timestamp; for replaying old messages and third-party test vectors).
+    own timestamp). ``"signing"`` is for replaying stored messages and third-party test vectors only: the
+    timestamp is the sender's claim, so on a live endpoint it would let an expired key backdate messages.
     """
 
     identity: Identity
@@ -331,6 +334,11 @@ class As4Endpoint:
                                      origin=Origin.LOCAL)
 
         return Outbound(message_id, um, headers, body_bytes, refs, recipient_cert, envelope, stream)
+
+    def ping(self, recipient_cert: x509.Certificate, *, to_seat: str | None = None) -> Outbound:
+        """A ping (ebMS test service and action): the receiver answers with a receipt and delivers nothing."""
+        return self.prepare(b"<ping/>", recipient_cert=recipient_cert, service=TEST_SERVICE, action=TEST_ACTION,
+                            service_type=None, original_sender=None, final_recipient=None, to_seat=to_seat)
 
     def check_reply(self, outbound: Outbound, content_type: str | None, body: bytes | None, *,
                     status: int | None = None) -> Receipt:

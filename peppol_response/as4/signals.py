@@ -255,9 +255,10 @@ def verify_receipt(
         if env.security:
             try:
                 header = inspect(env, policy, require_encryption=False)
-                verify_signature(header, targets=[env.messaging, env.body], content_ids=())
+                checked = verify_signature(header, targets=[env.messaging, env.body], content_ids=())
+                trust.check(checked.signer, at=messaging.errors[0].timestamp if use_signing_time else at)
                 signed = True
-            except As4Error:
+            except (As4Error, TrustError):
                 signed = False
         raise peer_error(messaging.errors, signed=signed, fault_reason=env.fault_reason, status=status)
     if len(messaging.receipts) != 1 or messaging.user_messages:

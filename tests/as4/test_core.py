@@ -135,9 +135,9 @@ def test_receipt_is_reproducible(pki: LocalPki) -> None:
 
 
 def test_ping_is_receipted_but_not_delivered(pki: LocalPki) -> None:
-    out = send(pki, b"<ping/>", service=TEST_SERVICE, action=TEST_ACTION, service_type=None,
-               original_sender=None, final_recipient=None)
+    out = endpoint(pki, "sender").ping(pki.identities["receiver"].certificate)
     assert out.body is not None
+    assert (out.user_message.service, out.user_message.action) == (TEST_SERVICE, TEST_ACTION)
     result = endpoint(pki, "receiver").receive(out.content_type, out.body)
     assert isinstance(result, Delivered)
     assert not result.deliver
