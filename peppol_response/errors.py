@@ -354,7 +354,8 @@ class PeerError(As4Error):
 
     The first error of the signal fills the usual :class:`As4Error` fields; ``signals`` holds the parsed
     signal(s) (``peppol_response.as4.message.ErrorSignal``), ``signed`` whether the signal's signature
-    verified and its signer is trusted (an unsigned error can be forged by anyone on the path), ``retryable`` is false for failures (final) and true when only warnings came back,
+    verified and its signer is trusted (an unsigned error can be forged by anyone on the path),
+    ``retryable`` is false for failures (final) and true when only warnings came back,
     ``fault_reason`` the SOAP Fault text that came with it, if any. ``origin`` is LOCAL: the peer says
     *our* message broke the protocol.
     """
