@@ -19,14 +19,13 @@ Checks on :meth:`As4Endpoint.receive`, in this order (the first failure answers)
 2. ``eb:Messaging`` structure (EBMS:0009 naming the element; EBMS:0003 for bundling or an unsupported
    CompressionType),
 3. WS-Security policy: signed, encrypted, allowed algorithms, BST direct references (EBMS:0103),
-4. signature value and every same-document reference; Messaging, Body and each attachment covered;
-   duplicate ids (EBMS:0101),
+4. the signature value; then the signer trusted (chain, validity, revocation via the trust checker) and
+   its CN equal to ``eb:From``; then every same-document reference, with Messaging, Body and each
+   attachment covered and no duplicate ids (EBMS:0101),
 5. MIME parts ↔ ``eb:PartInfo`` (EBMS:0007: missing or extra attachment),
-6. signer trusted (chain, validity, revocation via the trust checker) and its CN equal to ``eb:From``
-   (EBMS:0101),
-7. the content key is for our certificate and unwraps (EBMS:0102); decrypt, attachment digest, gunzip
+6. the content key is for our certificate and unwraps (EBMS:0102); decrypt, attachment digest, gunzip
    under the payload cap (EBMS:0102 / 0101 / 0303),
-8. the Peppol AS4 profile on the now-authenticated header (EBMS:0009 / 0004).
+7. the Peppol AS4 profile on the now-authenticated header (EBMS:0009 / 0004).
 
 Only then is a receipt signed. A ping (ebMS test service/action) is receipted with ``deliver=False``.
 """
@@ -419,7 +418,22 @@ class As4Endpoint:
         state["um"] = um
         header = inspect(env, self.policy)
         cids = [p.content_id for p in um.parts if p.content_id]
-        verified = verify_signature(header, targets=(env.messaging, env.body), content_ids=cids)
+        at = um.timestamp if self.validity_at == "signing" else None
+
+        def check_signer(signer: x509.Certificate) -> None:
+            try:
+                self.trust.check(signer, at=at)
+            except TrustError as exc:
+                raise ebms_error(ErrorCode.FAILED_AUTHENTICATION, f"the signing certificate is not trusted: {exc}"
+                                 ) from None
+            if self.policy.signer_must_match_from:
+                cn = seat_of(signer)
+                if cn != um.from_party.party_id:
+                    raise ebms_error(ErrorCode.FAILED_AUTHENTICATION,
+                                     f"the message is signed by {cn!r} but eb:From says {um.from_party.party_id!r}")
+
+        verified = verify_signature(header, targets=(env.messaging, env.body), content_ids=cids,
+                                    signer_check=check_signer)
         for cid in cids:
             if mp.attachment(cid) is None:
                 raise ebms_error(ErrorCode.MIME_INCONSISTENCY, f"eb:PartInfo cid:{cid} has no MIME part")
@@ -427,17 +441,6 @@ class As4Endpoint:
             if att.content_id not in cids:
                 raise ebms_error(ErrorCode.MIME_INCONSISTENCY,
                                  f"the MIME part <{att.content_id}> is not described by any eb:PartInfo")
-        at = um.timestamp if self.validity_at == "signing" else None
-        try:
-            self.trust.check(verified.signer, at=at)
-        except TrustError as exc:
-            raise ebms_error(ErrorCode.FAILED_AUTHENTICATION, f"the signing certificate is not trusted: {exc}"
-                             ) from None
-        if self.policy.signer_must_match_from:
-            cn = seat_of(verified.signer)
-            if cn != um.from_party.party_id:
-                raise ebms_error(ErrorCode.FAILED_AUTHENTICATION,
-                                 f"the message is signed by {cn!r} but eb:From says {um.from_party.party_id!r}")
         payloads: list[bytes] = []
         for part in um.parts:
             part_id = part.content_id

@@ -168,6 +168,8 @@ class SecurityPolicy:
     require_encryption: bool = True
     signer_must_match_from: bool = True
     min_rsa_bits: int = 2048
+    max_references: int = 16
+    """More references than a message has parts (Messaging, Body, attachments) only cost us digest work."""
 
 
 def _policy(msg: str) -> As4Error:
@@ -574,6 +576,8 @@ def inspect(env: SoapEnvelope, policy: SecurityPolicy, *, require_encryption: bo
         refs.append(_Ref(ref, uri, prefixes, dalg, value, tuple(a or "" for a in talgs)))
     if not refs:
         raise _policy("the signature references nothing")
+    if len(refs) > policy.max_references:
+        raise _policy(f"the signature has {len(refs)} references, more than the {policy.max_references} allowed")
     keys = [_encrypted_key(security, ids, ek, policy) for ek in top.get(_XENC_EK, ())]
     if need_enc and not keys:
         raise _policy("the payload is not encrypted (no xenc:EncryptedKey): Peppol requires encryption")
@@ -670,10 +674,13 @@ def verify_signature(
     *,
     targets: Iterable[etree._Element],
     content_ids: Iterable[str],
+    signer_check: Callable[[x509.Certificate], None] | None = None,
 ) -> VerifiedSignature:
     """Verify the SignatureValue and each ``#id`` reference; require ``targets`` (the ``eb:Messaging`` and
     ``S12:Body`` elements found structurally) and every ``content_ids`` attachment to be covered.
 
+    ``signer_check`` (trust, seat id) runs right after the SignatureValue verifies and before any reference
+    is digested: whoever is not trusted cannot make us canonicalise and hash large elements.
     Raises EBMS:0101 for anything that does not verify, is not covered or points elsewhere.
     """
     signature_value = _unb64(header.signature.findtext(f"{_Q['ds']}SignatureValue"), "the SignatureValue")
@@ -684,6 +691,8 @@ def verify_signature(
                       header.signature_hash())
     except InvalidSignature:
         raise _auth("the signature value does not verify over SignedInfo with the signer's key") from None
+    if signer_check is not None:
+        signer_check(header.signer)
     covered: list[etree._Element] = []
     cids: dict[str, tuple[str, bytes]] = {}
     out: list[ReferenceDigest] = []

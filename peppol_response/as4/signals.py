@@ -268,20 +268,26 @@ def verify_receipt(
     if signal.ref_to_message_id != message_id:
         raise _invalid(f"the receipt is for message {signal.ref_to_message_id!r}, not {message_id!r}",
                        ref=message_id, status=status)
+    when = signal.timestamp if use_signing_time else at
+
+    def check_signer(signer: x509.Certificate) -> None:
+        try:
+            trust.check(signer, at=when)
+        except TrustError as exc:
+            raise _invalid(f"the receipt's signer is not trusted: {exc}", ref=message_id, status=status) from None
+
     try:
         header = inspect(env, policy, require_encryption=False)
-        verified = verify_signature(header, targets=[env.messaging, env.body], content_ids=())
+        verified = verify_signature(header, targets=[env.messaging, env.body], content_ids=(),
+                                    signer_check=check_signer)
+    except ReceiptError:
+        raise
     except As4Error as exc:
         raise _invalid(f"the receipt's signature does not hold: {exc.description}", ref=message_id,
                        status=status) from None
     if verified.attachment_digests:
         raise _invalid("the receipt's signature references attachments the receipt does not carry",
                        ref=message_id, status=status)
-    when = signal.timestamp if use_signing_time else at
-    try:
-        trust.check(verified.signer, at=when)
-    except TrustError as exc:
-        raise _invalid(f"the receipt's signer is not trusted: {exc}", ref=message_id, status=status) from None
     if expected_signer is not None and _der(expected_signer) != _der(verified.signer):
         raise _invalid(f"the receipt is signed by {verified.signer.subject.rfc4514_string()}, not by the "
                        "receiver's certificate we encrypted for", ref=message_id, status=status)
