@@ -315,3 +315,11 @@ def test_interop_c14n_agrees_with_the_independent_python_implementation(as4_vect
             checked += 1
         assert etree.QName(si).localname == "SignedInfo"
     assert checked >= 1
+
+
+def test_interop_phase4_message_with_its_mime_headers_inside_the_body(as4_vectors: Path) -> None:
+    """The .as4out file as one blob (MIME headers repeated in the body, no HTTP Content-Type): still parses."""
+    mp = parse_multipart(None, (as4_vectors / PHASE4_UM).read_bytes())
+    (att,) = mp.attachments
+    assert len(att.content) == 2263
+    assert parse_envelope(bytes(mp.root.content)).messaging is not None
