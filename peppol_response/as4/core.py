@@ -307,6 +307,10 @@ class As4Endpoint:
         })
         if gz is not None:
             data = b"".join(encrypt_stream(key, (gz,)))
+            while f"--{boundary}".encode() in data:  # 128 random bits: practically never
+                boundary = new_boundary()
+                headers = MappingProxyType({"Content-Type": multipart_content_type(boundary, root_id),
+                                            "MIME-Version": "1.0"})
             body_bytes: bytes | None = b"".join(
                 iter_multipart(envelope, [(content_id, _GZIP_TYPE, (data,))], boundary=boundary, root_id=root_id))
             stream = None
