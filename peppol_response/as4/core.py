@@ -44,7 +44,8 @@ from typing import Final, Literal
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from ..errors import As4Error, Origin, ReceiptError, TrustError
+from ..errors import As4Error, IdentifierError, Origin, ReceiptError, TrustError
+from ..identifiers import DocumentTypeId, ParticipantId, ProcessId
 from .message import (
     NOT_SERVICED,
     PROCESS_SCHEME,
@@ -268,6 +269,13 @@ class As4Endpoint:
             final_recipient=final_recipient, content_id=content_id, mime_type=mime_type,
         )
         if not um.is_ping:
+            try:
+                DocumentTypeId.parse(action)
+                ProcessId.of(service, scheme=service_type or PROCESS_SCHEME)
+                for pid in (original_sender, final_recipient):
+                    ParticipantId.of(pid or "")
+            except IdentifierError as exc:
+                raise ebms_error(ErrorCode.INVALID_HEADER, str(exc), origin=Origin.LOCAL) from exc
             check_peppol_user_message(Messaging(user_messages=(um,), must_understand=True))
         messaging_id, body_id = f"msg-{new_id()}", f"body-{new_id()}"
         messaging = user_message_xml(um, messaging_id)

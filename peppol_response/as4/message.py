@@ -1015,6 +1015,9 @@ def check_peppol_user_message(messaging: Messaging, *, our_seat: str | None = No
     if not um.is_ping:
         if not um.service_type:
             raise bad("eb:Service must carry the process identifier scheme as type")
+        if "::" not in um.action:
+            raise bad(f"eb:Action {um.action[:80]!r} must be the document type identifier with its scheme "
+                      "(busdox-docid-qns::...)")
         for name in ("originalSender", "finalRecipient"):
             found = [p for p in um.properties if p.name == name]
             if len(found) != 1:

@@ -142,7 +142,8 @@ def _um_xml(**replace: str) -> str:
                  "</eb:PartyId><eb:Role>http://docs.oasis-open.org/ebxml-msg/ebms/v3.0/ns/core/200704/responder"
                  "</eb:Role></eb:To></eb:PartyInfo>",
         "collab": "<eb:CollaborationInfo><eb:AgreementRef>urn:fdc:peppol.eu:2017:agreements:tia:ap_provider"
-                  '</eb:AgreementRef><eb:Service type="cenbii-procid-ubl">p</eb:Service><eb:Action>a</eb:Action>'
+                  '</eb:AgreementRef><eb:Service type="cenbii-procid-ubl">p</eb:Service>'
+                  "<eb:Action>busdox-docid-qns::a</eb:Action>"
                   "<eb:ConversationId>c</eb:ConversationId></eb:CollaborationInfo>",
         "props": '<eb:MessageProperties><eb:Property name="originalSender" type="iso6523-actorid-upis">0088:1'
                  '</eb:Property><eb:Property name="finalRecipient" type="iso6523-actorid-upis">0088:2</eb:Property>'
@@ -209,6 +210,9 @@ def test_two_party_ids_are_inconsistent() -> None:
      "cid:", "EBMS:0009"),
     ({"payload": '<eb:PayloadInfo><eb:PartInfo href="cid:x@y"/></eb:PayloadInfo>'}, "MimeType", "EBMS:0009"),
     ({"payload": "<eb:PayloadInfo/>"}, "exactly one payload", "EBMS:0004"),
+    ({"collab": '<eb:CollaborationInfo><eb:AgreementRef>urn:fdc:peppol.eu:2017:agreements:tia:ap_provider'
+                '</eb:AgreementRef><eb:Service type="cenbii-procid-ubl">p</eb:Service><eb:Action>Invoice</eb:Action>'
+                "<eb:ConversationId>c</eb:ConversationId></eb:CollaborationInfo>"}, "scheme", "EBMS:0009"),
 ])
 def test_peppol_profile_checks(replace: dict[str, str], needle: str, code: str) -> None:
     with pytest.raises(As4Error) as err:

@@ -15,7 +15,7 @@ from peppol_response.as4.core import Delivered, Rejected
 from peppol_response.as4.message import NS, parse_envelope, read_messaging
 from peppol_response.as4.security import RSA_1_5, RSA_OAEP_MGF1P, SecurityPolicy, compress
 from peppol_response.errors import Origin
-from tests.as4.helpers import Parts, Q, decrypt_gzip, endpoint, receive, send
+from tests.as4.helpers import ACTION, SERVICE, Parts, Q, decrypt_gzip, endpoint, receive, send
 from tests.as4.testpki import LocalIdentity, LocalPki
 
 SHA1 = "http://www.w3.org/2000/09/xmldsig#sha1"
@@ -99,7 +99,7 @@ def test_untrusted_expired_or_revoked_signer(pki: LocalPki, who: str) -> None:
     # the sender side trusts its own certificate; the receiver's checker refuses it
     ident = pki.identities[who]
     ap = dataclasses.replace(endpoint(pki, "sender"), identity=ident)
-    out = ap.prepare(b"<x/>", recipient_cert=pki.identities["receiver"].certificate, service="s", action="a",
+    out = ap.prepare(b"<x/>", recipient_cert=pki.identities["receiver"].certificate, service=SERVICE, action=ACTION,
                      original_sender="0088:1", final_recipient="0088:2")
     assert out.body is not None
     result = refused(receive(pki, out.content_type, out.body), "EBMS:0101")
@@ -110,7 +110,7 @@ def test_seat_id_mismatch(pki: LocalPki) -> None:
     ident = pki.identities["sender"]
     liar = LocalIdentity(ident.key, ident.certificate, ident.chain, "PXX000009")  # From != certificate CN
     ap = dataclasses.replace(endpoint(pki, "sender"), identity=liar)
-    out = ap.prepare(b"<x/>", recipient_cert=pki.identities["receiver"].certificate, service="s", action="a",
+    out = ap.prepare(b"<x/>", recipient_cert=pki.identities["receiver"].certificate, service=SERVICE, action=ACTION,
                      original_sender="0088:1", final_recipient="0088:2")
     assert out.body is not None
     result = refused(receive(pki, out.content_type, out.body), "EBMS:0101")
@@ -407,7 +407,7 @@ def test_untrusted_signer_is_refused_before_any_reference_is_digested(pki: Local
     monkeypatch.setattr(security, "c14n", lambda el, prefixes=None: calls.append(el) or real(el, prefixes))
     ident = pki.identities["foreign"]
     ap = dataclasses.replace(endpoint(pki, "sender"), identity=ident)
-    out = ap.prepare(b"<x/>", recipient_cert=pki.identities["receiver"].certificate, service="s", action="a",
+    out = ap.prepare(b"<x/>", recipient_cert=pki.identities["receiver"].certificate, service=SERVICE, action=ACTION,
                      original_sender="0088:1", final_recipient="0088:2")
     assert out.body is not None
     calls.clear()
