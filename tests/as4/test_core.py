@@ -314,3 +314,15 @@ def test_sender_fault_is_not_retryable(exchange: tuple) -> None:
     assert err.value.code == "EBMS:0301"
     assert not err.value.retryable
     assert err.value.fault_reason == "bad request"
+
+
+@pytest.mark.parametrize("kw", [
+    {"action": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2::Invoice##x::2.1"},  # no scheme
+    {"original_sender": "0088 5798000012349"},
+    {"final_recipient": ""},
+])
+def test_prepare_validates_identifiers(pki: LocalPki, kw: dict[str, str]) -> None:
+    with pytest.raises(Exception) as err:
+        send(pki, **kw)
+    assert getattr(err.value, "code", None) == "EBMS:0009"
+    assert getattr(err.value, "origin", None) is Origin.LOCAL
