@@ -102,7 +102,7 @@ __all__ = [
 PayloadSource = Callable[[], Iterable[bytes]]
 """A payload too big to hold: a function returning the payload's chunks, callable more than once."""
 
-_GZIP_TYPE: Final = "application/octet-stream"
+_ATTACHMENT_TYPE: Final = "application/octet-stream"
 
 
 def _utcnow() -> datetime:
@@ -320,7 +320,7 @@ class As4Endpoint:
                 headers = MappingProxyType({"Content-Type": multipart_content_type(boundary, root_id),
                                             "MIME-Version": "1.0"})
             body_bytes: bytes | None = b"".join(
-                iter_multipart(envelope, [(content_id, _GZIP_TYPE, (data,))], boundary=boundary, root_id=root_id))
+                iter_multipart(envelope, [(content_id, _ATTACHMENT_TYPE, (data,))], boundary=boundary, root_id=root_id))
             stream = None
         else:
             body_bytes = None
@@ -338,7 +338,7 @@ class As4Endpoint:
                         h2.update(chunk)
                         yield chunk
 
-                yield from iter_multipart(env, [(content_id, _GZIP_TYPE, encrypt_stream(k, counted()))],
+                yield from iter_multipart(env, [(content_id, _ATTACHMENT_TYPE, encrypt_stream(k, counted()))],
                                           boundary=boundary, root_id=root_id)
                 if h2.digest() != att_digest:
                     raise ebms_error(ErrorCode.OTHER, "the payload source gave different bytes on the second read",
@@ -464,7 +464,8 @@ class As4Endpoint:
                 raise ebms_error(ErrorCode.POLICY_NONCOMPLIANCE, f"the attachment cid:{part_id} is not encrypted")
             key = unwrap(enc[0], enc[1], self.identity) if enc is not None else None
             opened = open_attachment(part_att.content, key=key, digest=verified.attachment_digests[part_id],
-                                     compressed=part.compression_type is not None, max_payload=lim.max_payload)
+                                     compressed=part.compression_type is not None,
+                                     max_payload=lim.max_payload - sum(len(p) for p in payloads))
             payloads.append(opened.payload)
         check_peppol_user_message(messaging, our_seat=self.identity.seat_id)
         ts = receipt_timestamp or self.clock()
