@@ -187,7 +187,7 @@ class DocumentTypeCode(str):
     def __new__(cls, value: object) -> DocumentTypeCode:
         # One instance per code, like enum members: reading a document costs a dict lookup.
         if value.__class__ is str:
-            known = _INSTANCES.get(value)  # type: ignore[call-overload]
+            known = _INSTANCES.get(value)
             if known is not None:
                 return known
         if isinstance(value, DocumentTypeCode):

@@ -16,6 +16,9 @@ from .. import __version__
 
 # command name -> "module:attribute" (modules under peppol_response.cli)
 COMMANDS: dict[str, str] = {
+    "build": "documents:build",
+    "demo": "documents:demo",
+    "show": "documents:show",
 }
 
 
