@@ -603,12 +603,14 @@ def parse_element(root: etree._Element) -> InvoiceResponse:
             if cust_el.text is not None:
                 _check_customization(cust_el, cust_el.text)
         raise
+    cust = top[_R_CUST]
+    if cust is not None:  # first, so that an MLR or MLS is named as such
+        customization = _text(cust)
+        if not customization.startswith(CUSTOMIZATION_ID):
+            _check_customization(_leaf(top, _R_CUST), customization)
     for slot, tag in _R_MANDATORY:
         if top[slot] is None:
             raise _missing(top, tag)
-    customization = _text(top[_R_CUST])
-    if not customization.startswith(CUSTOMIZATION_ID):
-        _check_customization(_leaf(top, _R_CUST), customization)
     dr = top[_R_DR]
     response = dr[_DR_RESPONSE]
     if response is None:
