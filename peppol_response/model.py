@@ -569,32 +569,29 @@ _IR_FIELDS: Final = (
 )
 
 
-def _make_ir_setter() -> Callable[..., None]:
-    (s_id, s_date, s_sender, s_receiver, s_code, s_doc, s_clar, s_eff, s_time, s_note, s_issuer, s_recipient,
-     s_cust, s_prof) = _setters(InvoiceResponse, *_IR_FIELDS)
-
-    def set_all(obj: InvoiceResponse, *values: Any) -> None:
-        (v_id, v_date, v_sender, v_receiver, v_code, v_doc, v_clar, v_eff, v_time, v_note, v_issuer,
-         v_recipient, v_cust, v_prof) = values
-        s_id(obj, v_id)
-        s_date(obj, v_date)
-        s_sender(obj, v_sender)
-        s_receiver(obj, v_receiver)
-        s_code(obj, v_code)
-        s_doc(obj, v_doc)
-        s_clar(obj, v_clar)
-        s_eff(obj, v_eff)
-        s_time(obj, v_time)
-        s_note(obj, v_note)
-        s_issuer(obj, v_issuer)
-        s_recipient(obj, v_recipient)
-        s_cust(obj, v_cust)
-        s_prof(obj, v_prof)
-
-    return set_all
+(_s_id, _s_date, _s_sender, _s_receiver, _s_code, _s_doc, _s_clar, _s_eff, _s_time, _s_note, _s_issuer,
+ _s_recipient, _s_cust, _s_prof) = _setters(InvoiceResponse, *_IR_FIELDS)
 
 
-_ir_set: Final = _make_ir_setter()
+def _ir_set(  # one argument per field, in declaration order
+    obj: InvoiceResponse, id: Any, issue_date: Any, sender: Any, receiver: Any, code: Any, document: Any,
+    clarifications: Any, effective_date: Any, issue_time: Any, note: Any, issuer_party: Any, recipient_party: Any,
+    customization_id: Any, profile_id: Any,
+) -> None:
+    _s_id(obj, id)
+    _s_date(obj, issue_date)
+    _s_sender(obj, sender)
+    _s_receiver(obj, receiver)
+    _s_code(obj, code)
+    _s_doc(obj, document)
+    _s_clar(obj, clarifications)
+    _s_eff(obj, effective_date)
+    _s_time(obj, issue_time)
+    _s_note(obj, note)
+    _s_issuer(obj, issuer_party)
+    _s_recipient(obj, recipient_party)
+    _s_cust(obj, customization_id)
+    _s_prof(obj, profile_id)
 
 
 def clarifications(
@@ -685,8 +682,25 @@ def _unchecked_document(id: str, type_code: DocumentTypeCode, issue_date: dt.dat
     return obj
 
 
-def _unchecked_response(*values: Any) -> InvoiceResponse:
-    """An InvoiceResponse from all 14 field values in declaration order."""
+def _unchecked_response(
+    id: str, issue_date: dt.date, sender: Party, receiver: Party, code: ResponseCode, document: DocumentReference,
+    clarifications: tuple[Clarification, ...], effective_date: dt.date | None, issue_time: dt.time | None,
+    note: str | None, issuer_party: ReferencedParty | None, recipient_party: ReferencedParty | None,
+    customization_id: str, profile_id: str,
+) -> InvoiceResponse:
     obj = _new(InvoiceResponse)
-    _ir_set(obj, *values)
+    _s_id(obj, id)
+    _s_date(obj, issue_date)
+    _s_sender(obj, sender)
+    _s_receiver(obj, receiver)
+    _s_code(obj, code)
+    _s_doc(obj, document)
+    _s_clar(obj, clarifications)
+    _s_eff(obj, effective_date)
+    _s_time(obj, issue_time)
+    _s_note(obj, note)
+    _s_issuer(obj, issuer_party)
+    _s_recipient(obj, recipient_party)
+    _s_cust(obj, customization_id)
+    _s_prof(obj, profile_id)
     return obj

@@ -378,25 +378,38 @@ def _date(rec: Record, slot: int) -> dt.date:
         raise _fail(el, f"{qname(el.tag)} {text!r} is not a valid date: {exc}") from None
 
 
-def _tz(text: str | None) -> dt.tzinfo | None:
-    if text is None:
-        return None
-    if text == "Z":
-        return dt.UTC
-    sign = -1 if text[0] == "-" else 1
-    hours, minutes = int(text[1:3]), int(text[4:6])
-    if hours > 14 or (hours == 14 and minutes) or minutes > 59:
-        raise ValueError(f"the UTC offset {text} is beyond -14:00..+14:00")
-    return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+_ZONES: dict[str, dt.tzinfo] = {"Z": dt.UTC}
+_MAX_OFFSET: Final = dt.timedelta(hours=14)
+
+
+def _tz(text: str) -> dt.tzinfo:
+    """``Z`` or ``+hh:mm``/``-hh:mm`` (at most 14:00) as a fixed-offset zone; one object per offset."""
+    zone = _ZONES.get(text)
+    if zone is None:
+        hours, minutes = int(text[1:3]), int(text[4:6])
+        offset = dt.timedelta(hours=hours, minutes=minutes)
+        if offset > _MAX_OFFSET or minutes > 59:
+            raise ValueError(f"the UTC offset {text} is beyond -14:00..+14:00")
+        zone = _ZONES[text] = dt.timezone(-offset if text[0] == "-" else offset)
+    return zone
 
 
 def _time(rec: Record, slot: int) -> dt.time:
     text = _text(rec[slot]).strip(XML_WHITESPACE)
-    if len(text) == 8 and text[2] == ":" and text[5] == ":" and text.isascii():
+    # Fast path for the usual forms hh:mm:ss, hh:mm:ssZ and hh:mm:ss+hh:mm; the pattern below for the rest.
+    n = len(text)
+    if (
+        (n == 8 or (n == 9 and text[8] == "Z") or (n == 14 and text[8] in "+-" and text[11] == ":"
+                                                    and text[12] in "012345"))
+        and text.isascii() and text[2] == ":" and text[5] == ":"
+    ):
         try:
-            return dt.time.fromisoformat(text)
+            value = dt.time.fromisoformat(text)
         except ValueError:
             pass
+        else:
+            if n != 14 or abs(value.utcoffset() or _MAX_OFFSET) <= _MAX_OFFSET:
+                return value
     m = _TIME_RE.match(text)
     if m is None:
         el = _leaf(rec, slot)
@@ -406,7 +419,7 @@ def _time(rec: Record, slot: int) -> dt.time:
     if hour == 24 and minute == 0 and second == 0 and micro == 0:
         hour = 0  # xs:time allows 24:00:00 for midnight
     try:
-        return dt.time(hour, minute, second, micro, tzinfo=_tz(m[5]))
+        return dt.time(hour, minute, second, micro, tzinfo=None if m[5] is None else _tz(m[5]))
     except ValueError as exc:
         el = _leaf(rec, slot)
         raise _fail(el, f"{qname(el.tag)} {text!r} is not a valid time: {exc}") from None
@@ -454,23 +467,24 @@ def _party_id(rec: Record) -> PartyId:
 
 def _party(rec: Record) -> Party:
     endpoint_el = rec[_P_ENDPOINT]
+    legal = rec[_P_LEGAL]
     if endpoint_el is None:
         raise _missing(rec, "cbc:EndpointID")
-    legal = rec[_P_LEGAL]
     if legal is None:
         raise _missing(rec, "cac:PartyLegalEntity")
     name = legal[_P_REG_NAME]
     if name is None:
         raise _missing(legal, "cbc:RegistrationName")
+    if name.__class__ is not str:
+        name = _leaf_text(name)
     scheme = endpoint_el.get("schemeID")
-    if scheme is None:
-        raise _fail(endpoint_el, f"{qname(endpoint_el.tag)} lacks the mandatory attribute schemeID")
     if scheme not in EAS:
+        if scheme is None:
+            raise _fail(endpoint_el, f"{qname(endpoint_el.tag)} lacks the mandatory attribute schemeID")
         raise _complaint(endpoint_el, CodeError("EAS", scheme))
     value = endpoint_el.text
     if value is None or len(endpoint_el) or not value.strip(XML_WHITESPACE):
         value = _leaf_text(endpoint_el)
-    endpoint = _unchecked_endpoint(scheme, value)
     pid_rec = rec[_P_IDENT]
     contact = None
     if len(rec) > _P_CONTACT:
@@ -480,7 +494,9 @@ def _party(rec: Record) -> Party:
             if contact_name is None and tel is None and mail is None:
                 raise _fail(c[0], f"{qname(c[0].tag)} is empty (PEPPOL-COMMON-R001)")
             contact = _unchecked_contact(contact_name, tel, mail)
-    return _unchecked_party(endpoint, _text(name), None if pid_rec is None else _party_id(pid_rec), contact)
+    return _unchecked_party(
+        _unchecked_endpoint(scheme, value), name, None if pid_rec is None else _party_id(pid_rec), contact
+    )
 
 
 _RP = _slots("cac:DocumentResponse", "cac:IssuerParty")
@@ -512,11 +528,18 @@ _CD = _slots("cac:DocumentResponse", "cac:Response", "cac:Status", "cac:Conditio
 _CD_ATTR, _CD_DESC = _CD["cbc:AttributeID"], _CD["cbc:Description"]
 
 
-def _condition(rec: Record) -> Condition:
-    attr = rec[_CD_ATTR]
-    if attr is None:
-        raise _missing(rec, "cbc:AttributeID")
-    return _unchecked_condition(_text(attr), _opt_text(rec[_CD_DESC]))
+def _conditions(recs: list[Record]) -> tuple[Condition, ...]:
+    out = []
+    for rec in recs:
+        attr = rec[_CD_ATTR]
+        if attr is None:
+            raise _missing(rec, "cbc:AttributeID")
+        desc = rec[_CD_DESC]
+        out.append(_unchecked_condition(
+            attr if attr.__class__ is str else _leaf_text(attr),
+            desc if desc is None or desc.__class__ is str else _leaf_text(desc),
+        ))
+    return tuple(out)
 
 
 def _clarification(rec: Record) -> Clarification:
@@ -524,22 +547,24 @@ def _clarification(rec: Record) -> Clarification:
     code: StatusReason | StatusAction | None = None
     if code_el is not None:
         list_id = code_el.get("listID")
-        if list_id is None:
-            raise _fail(code_el, f"{qname(code_el.tag)} lacks the mandatory attribute listID")
         value = code_el.text
         if value is None or len(code_el) or not value.strip(XML_WHITESPACE):
             value = _leaf_text(code_el)
-        text = _normalize(value)
-        table = _LISTS.get(list_id)
-        code = None if table is None else table.get(text)
+        table = _LISTS.get(list_id)  # type: ignore[arg-type, unused-ignore]  # None finds nothing
+        code = None if table is None else table.get(value)
         if code is None:
+            if list_id is None:
+                raise _fail(code_el, f"{qname(code_el.tag)} lacks the mandatory attribute listID")
+            text = _normalize(value)
             try:
                 code = clarification_code(list_id, text)
             except CodeError as exc:
                 raise _complaint(code_el, exc) from None
     cond_recs = rec[_ST_COND]
-    conditions = () if cond_recs is None else tuple([_condition(c) for c in cond_recs])
-    reason = _opt_text(rec[_ST_TEXT])
+    conditions = () if cond_recs is None else _conditions(cond_recs)
+    reason = rec[_ST_TEXT]
+    if reason is not None and reason.__class__ is not str:
+        reason = _leaf_text(reason)
     if code is None and reason is None and not conditions:
         raise _fail(rec[0], f"{qname(rec[0].tag)} is empty (PEPPOL-COMMON-R001)")
     return _unchecked_clarification(code, reason, conditions)

@@ -54,6 +54,7 @@ _WIDE_PATTERNS: Final = {
 # a DOCTYPE from it and are refused.)
 _ASCII_COMPATIBLE = re.compile(r"^(utf_8|ascii|latin_1|iso8859_\d+|cp125\d)$")
 _ACCEPTED_DECLARATIONS: set[bytes] = set()
+_ELEMENT_STARTS: Final = re.compile(rb"[ \t\r\n]*<[A-Za-z_:\x80-\xff]")
 _local = threading.local()
 
 
@@ -185,23 +186,32 @@ def parse_xml(
         raise ParseError(f"{what} must be bytes or str, not {type(data).__name__}")
     if len(raw) > max_bytes:
         raise UnsafeXmlError(f"{what} is {len(raw)} bytes, more than the limit of {max_bytes}")
-    first = raw[:1]
-    if first != b"<":  # anything but plain "<?xml ..." / "<Root": BOM, whitespace, UTF-16/32, junk
+    prolog_done = False
+    if raw[:1] != b"<":  # a BOM, whitespace, UTF-16/32 or junk: the careful path
         wide = _decode_wide(raw, what)
         if wide is not None:
             raw = wide
         _check_encoding(raw, what)
     elif raw.startswith(b"<?xml"):
-        decl = raw[: raw.find(b"?>", 5, 512)]
-        if decl not in _ACCEPTED_DECLARATIONS:
+        end = raw.find(b"?>", 5, 512)
+        if end < 0:
             _check_encoding(raw, what)
-            if len(_ACCEPTED_DECLARATIONS) < 64:  # documents of one source repeat the same declaration
-                _ACCEPTED_DECLARATIONS.add(decl)
-    found = find_markup_declaration(raw)
-    if found is not None:
-        raise UnsafeXmlError(
-            f"{what} contains a DOCTYPE or other markup declaration ({raw[found:found + 12]!r}...), "
-            "which is not allowed", line=_line_at(raw, found))
+        else:
+            decl = raw[:end]
+            if decl not in _ACCEPTED_DECLARATIONS:
+                _check_encoding(raw, what)
+                if len(_ACCEPTED_DECLARATIONS) < 64:  # documents of one source repeat their declaration
+                    _ACCEPTED_DECLARATIONS.add(decl)
+            # The usual prolog: the declaration, whitespace, the root element. Nothing to scan.
+            prolog_done = _ELEMENT_STARTS.match(raw, end + 2) is not None
+    else:
+        prolog_done = _ELEMENT_STARTS.match(raw) is not None
+    if not prolog_done:
+        found = find_markup_declaration(raw)
+        if found is not None:
+            raise UnsafeXmlError(
+                f"{what} contains a DOCTYPE or other markup declaration ({raw[found:found + 12]!r}...), "
+                "which is not allowed", line=_line_at(raw, found))
     try:
         root = etree.fromstring(raw, safe_parser())
     except etree.XMLSyntaxError as exc:
