@@ -113,7 +113,8 @@ def pin_to_one_cpu() -> str:
 
 def load() -> str:
     try:
-        return "load average %.2f %.2f %.2f" % os.getloadavg()
+        one, five, fifteen = os.getloadavg()
+        return f"load average {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} CPUs)"
     except OSError:  # pragma: no cover
         return "load average unknown"
 
@@ -171,7 +172,8 @@ def main() -> int:
 
         build_t.append(cpu_seconds(build_all, args.seconds) / len(models))
     per_doc = statistics.median(build_t)
-    print(f"  all       {1 / per_doc:9,.0f} docs/s median ({per_doc * 1e6:.1f} us), best {1 / min(build_t):,.0f} docs/s")
+    print(f"  all       {1 / per_doc:9,.0f} docs/s median ({per_doc * 1e6:.1f} us), "
+          f"best {1 / min(build_t):,.0f} docs/s")
 
     summary = read_invoice(example_invoice("invoice"))
 
