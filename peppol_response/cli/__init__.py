@@ -18,6 +18,7 @@ from .. import __version__
 COMMANDS: dict[str, str] = {
     "build": "documents:build",
     "demo": "documents:demo",
+    "pki": "pki:pki",
     "show": "documents:show",
 }
 
