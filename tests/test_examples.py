@@ -37,3 +37,15 @@ def test_write_responses(tmp_path: Path) -> None:
     assert [p.name for p in written] == [e.file_name for e in EXAMPLES]
     assert _main([str(tmp_path / "again")]) == 0
     assert _main([]) == 2
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.file_name)
+def test_examples_travel_in_a_real_peppol_sbdh(example: ExampleResponse) -> None:
+    from peppol_response import sbdh
+
+    xml = example.response.to_xml()
+    wrapped = sbdh.wrap(xml, country_c1="NO")
+    assert parse(wrapped) == example.response
+    envelope = sbdh.read_sbdh(wrapped)
+    assert str(envelope.header.sender).endswith(str(example.response.sender.endpoint))
+    assert envelope.header.process.value == example.response.profile_id

@@ -161,3 +161,12 @@ def test_interop_oxalis_sbdh_invoice_names_the_missing_endpoint() -> None:
     assert info.value.path == f"{envelope}/ubl:Invoice[1]/cac:AccountingSupplierParty[1]/cac:Party[1]"
     assert info.value.line is not None
     assert info.value.line > 30
+
+
+def test_reads_invoices_in_a_real_peppol_sbdh() -> None:
+    from peppol_response import sbdh
+
+    for name in ("invoice", "credit-note", "self-billed", "billing-with-response"):
+        data = example_invoice(name)
+        wrapped = sbdh.wrap(data, country_c1="NO")
+        assert read_invoice(wrapped) == read_invoice(data)
