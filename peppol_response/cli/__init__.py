@@ -16,7 +16,10 @@ from .. import __version__
 
 # command name -> "module:attribute" (modules under peppol_response.cli)
 COMMANDS: dict[str, str] = {
+    "build": "documents:build",
+    "demo": "documents:demo",
     "pki": "pki:pki",
+    "show": "documents:show",
 }
 
 
