@@ -25,8 +25,13 @@ ignored as the protocol says, never trusted).
     │   ├── ReceiptError                    sender side: no valid receipt (EBMS:0301/0302), retryable or not
     │   └── PeerError                       sender side: the peer answered with an ebMS error signal
     ├── TrustError                          a certificate or signature cannot be trusted
+    │   ├── CertificateTrustError           one certificate refused (subject, serial, reason); subclasses:
+    │   │                                   Untrusted…, CertificateExpired…, …NotYetValid…, …Revoked…,
+    │   │                                   RevocationUnknown…, WrongCertificateUsageError
+    │   └── SignatureVerificationError      an XML signature that does not verify
     ├── DiscoveryError (LookupError)        SML/SMP lookup failed
-    │   └── NotServicedError                the receiver does not accept this document type/process
+    │   ├── NotServicedError                the receiver does not accept this document type/process
+    │   └── SmpVerificationError (+TrustError) SMP signature, signer or endpoint certificate refused
     ├── TransportError (ConnectionError)    HTTP/TLS failure; says whether a retry may help
     ├── StoreError                          the database or inbox failed
     └── ConfigError (ValueError)            bad configuration or arguments
@@ -43,10 +48,16 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "As4Error",
     "BuildError",
+    "CertificateExpiredError",
+    "CertificateNotYetValidError",
+    "CertificateRevokedError",
+    "CertificateTrustError",
+    "CertificateValidityError",
     "CodeError",
     "ConfigError",
     "DiscoveryError",
     "EnvelopeError",
+    "IdentifierError",
     "LocalOrderError",
     "NotServicedError",
     "OrderError",
@@ -56,11 +67,16 @@ __all__ = [
     "PeppolResponseError",
     "ReceiptError",
     "RemoteOrderError",
+    "RevocationUnknownError",
+    "SignatureVerificationError",
+    "SmpVerificationError",
     "StoreError",
     "TransportError",
     "TrustError",
     "UnsafeXmlError",
+    "UntrustedCertificateError",
     "ValidationError",
+    "WrongCertificateUsageError",
 ]
 
 
@@ -310,3 +326,66 @@ class PeerError(As4Error):
         self.retryable = severity != "failure"
         self.fault_reason = fault_reason
         self.http_status = http_status
+
+
+# --- identifiers, PKI and discovery (branch pki) ---------------------------------------------------------
+
+
+class IdentifierError(PeppolResponseError, ValueError):
+    """A Peppol participant, document type or process identifier that is malformed.
+
+    ``kind`` names the identifier ("participant identifier"), ``value`` the offending text.
+    """
+
+    def __init__(self, kind: str, value: object, problem: str) -> None:
+        self.kind = kind
+        self.value = value
+        self.problem = problem
+        super().__init__(f"{kind} {value!r} {problem}")
+
+
+class CertificateTrustError(TrustError):
+    """A certificate was refused. ``subject`` and ``serial`` (hex) name it; ``reason`` says why."""
+
+    def __init__(self, reason: str, *, subject: str | None = None, serial: str | None = None) -> None:
+        self.reason = reason
+        self.subject = subject
+        self.serial = serial
+        who = f"certificate {subject!r} (serial {serial})" if subject is not None else "certificate"
+        super().__init__(f"{who}: {reason}")
+
+
+class UntrustedCertificateError(CertificateTrustError):
+    """No path from the certificate to a trust anchor of the store (unknown issuer, bad signature, CA rules)."""
+
+
+class CertificateValidityError(CertificateTrustError):
+    """The certificate (or one in its chain) is outside its validity period at the time checked."""
+
+
+class CertificateExpiredError(CertificateValidityError):
+    """The certificate (or one in its chain) expired before the time checked."""
+
+
+class CertificateNotYetValidError(CertificateValidityError):
+    """The certificate (or one in its chain) is not valid yet at the time checked."""
+
+
+class CertificateRevokedError(CertificateTrustError):
+    """The certificate is revoked (CRL or OCSP said so, with a signed answer)."""
+
+
+class RevocationUnknownError(CertificateTrustError):
+    """Revocation could not be checked (CRL/OCSP unreachable, slow, stale or unsigned) under a hard-fail policy."""
+
+
+class WrongCertificateUsageError(CertificateTrustError):
+    """The certificate is not meant for this use (key usage, extended key usage, CA flag, seat id)."""
+
+
+class SignatureVerificationError(TrustError):
+    """An XML signature does not verify (digest or value mismatch, unsupported algorithm, bad structure)."""
+
+
+class SmpVerificationError(DiscoveryError, TrustError):
+    """An SMP answer whose signature or signer cannot be trusted, or whose endpoint certificate is refused."""

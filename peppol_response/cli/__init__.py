@@ -16,6 +16,7 @@ from .. import __version__
 
 # command name -> "module:attribute" (modules under peppol_response.cli)
 COMMANDS: dict[str, str] = {
+    "pki": "pki:pki",
 }
 
 
