@@ -34,7 +34,11 @@ ignored as the protocol says, never trusted).
     │   └── SmpVerificationError (+TrustError) SMP signature, signer or endpoint certificate refused
     ├── TransportError (ConnectionError)    HTTP/TLS failure; says whether a retry may help
     ├── StoreError                          the database or inbox failed
-    └── ConfigError (ValueError)            bad configuration or arguments
+    ├── ConfigError (ValueError)            bad configuration or arguments
+    ├── TransportStateError (ValueError)    a transport state change the tracker's table forbids
+    ├── NotFoundError (LookupError)         the tracker has no such invoice or response
+    └── WebhookVerificationError (ValueError)  a webhook request that cannot be trusted
+        └── WebhookReplayError              ... already received (retry or replay)
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ __all__ = [
     "EnvelopeError",
     "IdentifierError",
     "LocalOrderError",
+    "NotFoundError",
     "NotServicedError",
     "OrderError",
     "Origin",
@@ -72,10 +77,13 @@ __all__ = [
     "SmpVerificationError",
     "StoreError",
     "TransportError",
+    "TransportStateError",
     "TrustError",
     "UnsafeXmlError",
     "UntrustedCertificateError",
     "ValidationError",
+    "WebhookReplayError",
+    "WebhookVerificationError",
     "WrongCertificateUsageError",
 ]
 
@@ -389,3 +397,32 @@ class SignatureVerificationError(TrustError):
 
 class SmpVerificationError(DiscoveryError, TrustError):
     """An SMP answer whose signature or signer cannot be trusted, or whose endpoint certificate is refused."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Tracker (peppol_response.tracker)
+# --------------------------------------------------------------------------------------------------
+
+
+class TransportStateError(PeppolResponseError, ValueError):
+    """A transport state change the transport state machine does not allow (e.g. receipted -> queued).
+
+    Transport state (queued, sent, receipted, failed) is separate from the business status (AB...PD).
+    """
+
+    def __init__(self, message: str, *, current: str | None, attempted: str) -> None:
+        self.current = current
+        self.attempted = attempted
+        super().__init__(message)
+
+
+class NotFoundError(PeppolResponseError, LookupError):
+    """The tracker has no invoice or response matching the reference given."""
+
+
+class WebhookVerificationError(PeppolResponseError, ValueError):
+    """A webhook request whose signature, timestamp or headers cannot be trusted; do not process it."""
+
+
+class WebhookReplayError(WebhookVerificationError):
+    """A webhook message id that was already received: a retry or a replay. Answer 2xx, do not process it."""
