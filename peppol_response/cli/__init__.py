@@ -16,11 +16,8 @@ from .. import __version__
 
 # command name -> "module:attribute" (modules under peppol_response.cli)
 COMMANDS: dict[str, str] = {
-<<<<<<< HEAD
     "pki": "pki:pki",
-=======
     "track": "track:track",
->>>>>>> tracker
 }
 
 
