@@ -318,7 +318,7 @@ except ImportError:  # pragma: no cover
     _H11Protocol = object  # type: ignore[assignment,misc]
 
 
-class GuardedH11Protocol(_H11Protocol):  # type: ignore[misc,valid-type]
+class GuardedH11Protocol(_H11Protocol):
     """uvicorn's h11 protocol plus a deadline for request *headers*: a connection that has not sent a
     complete request head within ``header_timeout`` seconds of connecting (or of its previous response)
     is closed. uvicorn alone waits forever for slow headers (slowloris); bodies are timed by the app."""
@@ -339,7 +339,8 @@ class GuardedH11Protocol(_H11Protocol):  # type: ignore[misc,valid-type]
         self._pr_timer = self.loop.call_later(timeout, self._pr_expire)
 
     def _pr_expire(self) -> None:
-        waiting_for_head = self.conn.their_state in (_h11.IDLE,) and (self.cycle is None or self.cycle.response_complete)
+        idle = self.cycle is None or self.cycle.response_complete
+        waiting_for_head = self.conn.their_state is _h11.IDLE and idle
         if waiting_for_head and not self.transport.is_closing():
             log.warning("closing a connection from %s: no complete request head in time", self.client)
             self.transport.close()
@@ -372,7 +373,7 @@ def uvicorn_config(app: Any, *, host: str = "127.0.0.1", port: int = 8443, tls: 
         ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None,
         ssl_context_factory=server_ssl_context if tls else None,
     )
-    cfg.pr_header_timeout = header_timeout  # read by GuardedH11Protocol (pickled to worker processes)
+    cfg.pr_header_timeout = header_timeout  # type: ignore[attr-defined]  # read by GuardedH11Protocol (pickled to worker processes)
     return cfg
 
 

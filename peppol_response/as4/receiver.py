@@ -28,6 +28,7 @@ with backoff, and after the last attempt the message is marked ``failed`` — ke
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -244,10 +245,8 @@ class As4Receiver:
             err = ebms_error(ErrorCode.OTHER, f"MessageId {um.message_id} was already used for a different message "
                              f"(received {existing.received_at.isoformat()})", ref_to_message_id=um.message_id)
             return self._reject(err, um)
-        try:
+        with contextlib.suppress(StoreError):  # the counter is informational; the answer does not depend on it
             self.store.note_duplicate(um.message_id)
-        except StoreError:
-            pass  # the counter is informational; the answer does not depend on it
         return Answer(200, SOAP_CONTENT_TYPE, existing.receipt, "duplicate", um.message_id)
 
     def _reject(self, err: As4Error, um: UserMessage) -> Answer:

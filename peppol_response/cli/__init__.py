@@ -17,6 +17,8 @@ from .. import __version__
 # command name -> "module:attribute" (modules under peppol_response.cli)
 COMMANDS: dict[str, str] = {
     "pki": "pki:pki",
+    "send": "transport:send_cmd",
+    "serve": "transport:serve_cmd",
     "track": "track:track",
 }
 
