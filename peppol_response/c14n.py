@@ -10,6 +10,7 @@ It agrees with lxml on whole documents (a property test checks that).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Final
 
@@ -80,9 +81,9 @@ class _Writer:
         if self.exclusive:
             used: set[str | None] = {prefix}
             for name in el.attrib:
-                ans, _ = _split(name)
+                ans, alocal = _split(name)
                 if ans and ans != _XML_NS:
-                    used.add(_prefix_for(el, ans))
+                    used.add(_prefix_for(el, ans, alocal))
             used |= {p for p in self.inclusive_prefixes if p in scope or p is None}
             for p in used:
                 value = scope.get(p, "")
@@ -108,7 +109,7 @@ class _Writer:
             if ans == _XML_NS:
                 rendered_name = f"xml:{alocal}"
             elif ans:
-                rendered_name = f"{_prefix_for(el, ans)}:{alocal}"
+                rendered_name = f"{_prefix_for(el, ans, alocal)}:{alocal}"
             else:
                 rendered_name = alocal
             attrs.append((ans, alocal, f' {rendered_name}="{_attr(value)}"'))
@@ -140,11 +141,16 @@ class _Writer:
         self.out.append(f"</{qname}>")
 
 
-def _prefix_for(el: etree._Element, ns: str) -> str | None:
-    for p, uri in el.nsmap.items():
-        if uri == ns and p is not None:
+def _prefix_for(el: etree._Element, ns: str, local: str = "") -> str | None:
+    """The prefix an attribute in ``ns`` was written with (lxml keeps only the URI, so ask libxml2 if ambiguous)."""
+    candidates = [p for p, uri in el.nsmap.items() if uri == ns and p is not None]
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    start = etree.tostring(el, with_tail=False).split(b">", 1)[0].decode("utf-8")
+    for p in candidates:
+        if re.search(rf"\s{re.escape(p)}:{re.escape(local)}=", start):
             return p
-    return None  # pragma: no cover - a parsed attribute's namespace always has a prefix in scope
+    return candidates[0]  # pragma: no cover
 
 
 def canonicalize(el: etree._Element, *, method: str = EXC_C14N, inclusive_prefixes: Iterable[str] = (),

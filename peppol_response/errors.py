@@ -260,88 +260,6 @@ class ConfigError(PeppolResponseError, ValueError):
     """Bad configuration or arguments."""
 
 
-# ---------------------------------------------------------------------------------------------------
-# AS4 core (peppol_response.as4): errors the sans-I/O core raises on top of As4Error.
-# ---------------------------------------------------------------------------------------------------
-
-
-class ReceiptError(As4Error):
-    """The sender found no valid receipt in a reply (raised locally, never sent).
-
-    ``code`` is ``EBMS:0301`` (MissingReceipt: no signal at all, e.g. an HTML page, a bare SOAP Fault or
-    junk) or ``EBMS:0302`` (InvalidReceipt: a receipt whose signature, signer, RefToMessageId or
-    non-repudiation digests do not check out). ``retryable`` says whether resending the *same* bytes may
-    help (a load balancer's 502 page: yes; a receipt signed by the wrong party: no). ``http_status`` is the
-    status the caller passed in, ``fault_reason`` the SOAP Fault text when there was one.
-    """
-
-    def __init__(
-        self,
-        code: str,
-        description: str,
-        *,
-        retryable: bool,
-        http_status: int | None = None,
-        fault_reason: str | None = None,
-        ref_to_message_id: str | None = None,
-        short_description: str = "",
-    ) -> None:
-        super().__init__(
-            code,
-            description,
-            short_description=short_description,
-            severity="failure",
-            category="Communication",
-            ref_to_message_id=ref_to_message_id,
-            origin=Origin.REMOTE,
-        )
-        self.retryable = retryable
-        self.http_status = http_status
-        self.fault_reason = fault_reason
-
-
-class PeerError(As4Error):
-    """The receiving access point answered our message with an ebMS error signal.
-
-    The first error of the signal fills the usual :class:`As4Error` fields; ``signals`` holds the parsed
-    signal(s) (``peppol_response.as4.message.ErrorSignal``), ``signed`` whether the signal's signature
-    verified, ``retryable`` is false for failures (final) and true when only warnings came back,
-    ``fault_reason`` the SOAP Fault text that came with it, if any. ``origin`` is LOCAL: the peer says
-    *our* message broke the protocol.
-    """
-
-    def __init__(
-        self,
-        code: str,
-        description: str,
-        *,
-        signals: tuple[Any, ...],
-        signed: bool,
-        short_description: str = "",
-        severity: str = "failure",
-        category: str = "",
-        ref_to_message_id: str | None = None,
-        error_detail: str | None = None,
-        fault_reason: str | None = None,
-        http_status: int | None = None,
-    ) -> None:
-        super().__init__(
-            code,
-            description,
-            short_description=short_description,
-            severity=severity,
-            category=category,
-            ref_to_message_id=ref_to_message_id,
-            origin=Origin.LOCAL,
-            error_detail=error_detail,
-        )
-        self.signals = signals
-        self.signed = signed
-        self.retryable = severity != "failure"
-        self.fault_reason = fault_reason
-        self.http_status = http_status
-
-
 # --- identifiers, PKI and discovery (branch pki) ---------------------------------------------------------
 
 
@@ -403,6 +321,89 @@ class SignatureVerificationError(TrustError):
 
 class SmpVerificationError(DiscoveryError, TrustError):
     """An SMP answer whose signature or signer cannot be trusted, or whose endpoint certificate is refused."""
+
+
+# ---------------------------------------------------------------------------------------------------
+# AS4 core (peppol_response.as4): errors the sans-I/O core raises on top of As4Error.
+# ---------------------------------------------------------------------------------------------------
+
+
+class ReceiptError(As4Error):
+    """The sender found no valid receipt in a reply (raised locally, never sent).
+
+    ``code`` is ``EBMS:0301`` (MissingReceipt: no signal at all, e.g. an HTML page, a bare SOAP Fault or
+    junk) or ``EBMS:0302`` (InvalidReceipt: a receipt whose signature, signer, RefToMessageId or
+    non-repudiation digests do not check out). ``retryable`` says whether resending the *same* bytes may
+    help (a load balancer's 502 page: yes; a receipt signed by the wrong party: no). ``http_status`` is the
+    status the caller passed in, ``fault_reason`` the SOAP Fault text when there was one.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        description: str,
+        *,
+        retryable: bool,
+        http_status: int | None = None,
+        fault_reason: str | None = None,
+        ref_to_message_id: str | None = None,
+        short_description: str = "",
+    ) -> None:
+        super().__init__(
+            code,
+            description,
+            short_description=short_description,
+            severity="failure",
+            category="Communication",
+            ref_to_message_id=ref_to_message_id,
+            origin=Origin.REMOTE,
+        )
+        self.retryable = retryable
+        self.http_status = http_status
+        self.fault_reason = fault_reason
+
+
+class PeerError(As4Error):
+    """The receiving access point answered our message with an ebMS error signal.
+
+    The first error of the signal fills the usual :class:`As4Error` fields; ``signals`` holds the parsed
+    signal(s) (``peppol_response.as4.message.ErrorSignal``), ``signed`` whether the signal's signature
+    verified and its signer is trusted (an unsigned error can be forged by anyone on the path),
+    ``retryable`` is false for failures (final) and true when only warnings came back,
+    ``fault_reason`` the SOAP Fault text that came with it, if any. ``origin`` is LOCAL: the peer says
+    *our* message broke the protocol.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        description: str,
+        *,
+        signals: tuple[Any, ...],
+        signed: bool,
+        short_description: str = "",
+        severity: str = "failure",
+        category: str = "",
+        ref_to_message_id: str | None = None,
+        error_detail: str | None = None,
+        fault_reason: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(
+            code,
+            description,
+            short_description=short_description,
+            severity=severity,
+            category=category,
+            ref_to_message_id=ref_to_message_id,
+            origin=Origin.LOCAL,
+            error_detail=error_detail,
+        )
+        self.signals = signals
+        self.signed = signed
+        self.retryable = severity != "failure"
+        self.fault_reason = fault_reason
+        self.http_status = http_status
 
 
 # --------------------------------------------------------------------------------------------------

@@ -19,14 +19,13 @@ Checks on :meth:`As4Endpoint.receive`, in this order (the first failure answers)
 2. ``eb:Messaging`` structure (EBMS:0009 naming the element; EBMS:0003 for bundling or an unsupported
    CompressionType),
 3. WS-Security policy: signed, encrypted, allowed algorithms, BST direct references (EBMS:0103),
-4. signature value and every same-document reference; Messaging, Body and each attachment covered;
-   duplicate ids (EBMS:0101),
+4. the signature value; then the signer trusted (chain, validity, revocation via the trust checker) and
+   its CN equal to ``eb:From``; then every same-document reference, with Messaging, Body and each
+   attachment covered and no duplicate ids (EBMS:0101),
 5. MIME parts ↔ ``eb:PartInfo`` (EBMS:0007: missing or extra attachment),
-6. signer trusted (chain, validity, revocation via the trust checker) and its CN equal to ``eb:From``
-   (EBMS:0101),
-7. the content key is for our certificate and unwraps (EBMS:0102); decrypt, attachment digest, gunzip
+6. the content key is for our certificate and unwraps (EBMS:0102); decrypt, attachment digest, gunzip
    under the payload cap (EBMS:0102 / 0101 / 0303),
-8. the Peppol AS4 profile on the now-authenticated header (EBMS:0009 / 0004).
+7. the Peppol AS4 profile on the now-authenticated header (EBMS:0009 / 0004).
 
 Only then is a receipt signed. A ping (ebMS test service/action) is receipted with ``deliver=False``.
 """
@@ -47,8 +46,11 @@ from cryptography.x509.oid import NameOID
 
 from ..errors import As4Error, Origin, ReceiptError, TrustError
 from .message import (
+    NOT_SERVICED,
     PROCESS_SCHEME,
     SEAT_ID,
+    TEST_ACTION,
+    TEST_SERVICE,
     ErrorCode,
     Messaging,
     ReferenceDigest,
@@ -87,10 +89,12 @@ __all__ = [
     "As4Endpoint",
     "Delivered",
     "Evidence",
+    "Inbound",
     "Limits",
     "Outbound",
     "PayloadSource",
     "Rejected",
+    "not_serviced",
     "seat_of",
 ]
 
@@ -207,7 +211,8 @@ class As4Endpoint:
 
     ``clock`` and ``new_id`` are injectable for tests and reproducible output. ``validity_at`` chooses the
     time at which received certificates must be valid: ``"now"`` (default) or ``"signing"`` (the message's
-    own timestamp; for replaying old messages and third-party test vectors).
+    own timestamp). ``"signing"`` is for replaying stored messages and third-party test vectors only: the
+    timestamp is the sender's claim, so on a live endpoint it would let an expired key backdate messages.
     """
 
     identity: Identity
@@ -243,8 +248,9 @@ class As4Endpoint:
         :class:`~peppol_response.errors.TrustError` when the recipient certificate is not trusted.
         """
         me = self.identity
+        our_seat = me.seat_id or ""
         to_seat = to_seat or seat_of(recipient_cert) or ""
-        for what, seat in (("our", me.seat_id), ("the recipient's", to_seat)):
+        for what, seat in (("our", our_seat), ("the recipient's", to_seat)):
             if not SEAT_ID.fullmatch(seat):
                 raise ebms_error(ErrorCode.INVALID_HEADER, f"{what} seat id {seat!r} is not P + 2 letters + 6 digits",
                                  origin=Origin.LOCAL)
@@ -256,7 +262,7 @@ class As4Endpoint:
                              origin=Origin.LOCAL)
         content_id = f"att-{new_id()}@{self.message_id_domain}"
         um = UserMessage.peppol(
-            message_id=message_id, timestamp=self.clock(), from_seat=me.seat_id, to_seat=to_seat,
+            message_id=message_id, timestamp=self.clock(), from_seat=our_seat, to_seat=to_seat,
             service=service, service_type=service_type, action=action,
             conversation_id=conversation_id or new_id(), original_sender=original_sender,
             final_recipient=final_recipient, content_id=content_id, mime_type=mime_type,
@@ -301,6 +307,10 @@ class As4Endpoint:
         })
         if gz is not None:
             data = b"".join(encrypt_stream(key, (gz,)))
+            while f"--{boundary}".encode() in data:  # 128 random bits: practically never
+                boundary = new_boundary()
+                headers = MappingProxyType({"Content-Type": multipart_content_type(boundary, root_id),
+                                            "MIME-Version": "1.0"})
             body_bytes: bytes | None = b"".join(
                 iter_multipart(envelope, [(content_id, _GZIP_TYPE, (data,))], boundary=boundary, root_id=root_id))
             stream = None
@@ -327,6 +337,11 @@ class As4Endpoint:
                                      origin=Origin.LOCAL)
 
         return Outbound(message_id, um, headers, body_bytes, refs, recipient_cert, envelope, stream)
+
+    def ping(self, recipient_cert: x509.Certificate, *, to_seat: str | None = None) -> Outbound:
+        """A ping (ebMS test service and action): the receiver answers with a receipt and delivers nothing."""
+        return self.prepare(b"<ping/>", recipient_cert=recipient_cert, service=TEST_SERVICE, action=TEST_ACTION,
+                            service_type=None, original_sender=None, final_recipient=None, to_seat=to_seat)
 
     def check_reply(self, outbound: Outbound, content_type: str | None, body: bytes | None, *,
                     status: int | None = None) -> Receipt:
@@ -377,6 +392,19 @@ class As4Endpoint:
             )
             return Rejected(exc, signal, ref, um)
 
+    def refuse(self, inbound: Delivered | UserMessage, error: As4Error) -> Rejected:
+        """Turn a message that passed :meth:`receive` into a refusal decided later by the receiver service
+        (SBDH inconsistent with the header, participant not served, ...): a signed error signal to send
+        *instead of* the receipt. See :func:`not_serviced` for the Peppol NOT_SERVICED error."""
+        um = inbound.user_message if isinstance(inbound, Delivered) else inbound
+        if error.ref_to_message_id is None:
+            error.ref_to_message_id = um.message_id
+        _, signal = build_error_signal(
+            self.identity if self.sign_errors else None, error, timestamp=self.clock(),
+            message_id_domain=self.message_id_domain, ref_to_message_id=um.message_id, new_id=self.new_id,
+        )
+        return Rejected(error, signal, um.message_id, um)
+
     def _receive(self, content_type: str | None, body: bytes, received_at: datetime,
                  receipt_timestamp: datetime | None, state: dict[str, UserMessage]) -> Delivered:
         lim = self.limits
@@ -394,7 +422,22 @@ class As4Endpoint:
         state["um"] = um
         header = inspect(env, self.policy)
         cids = [p.content_id for p in um.parts if p.content_id]
-        verified = verify_signature(header, targets=(env.messaging, env.body), content_ids=cids)
+        at = um.timestamp if self.validity_at == "signing" else None
+
+        def check_signer(signer: x509.Certificate) -> None:
+            try:
+                self.trust.check(signer, at=at)
+            except TrustError as exc:
+                raise ebms_error(ErrorCode.FAILED_AUTHENTICATION, f"the signing certificate is not trusted: {exc}"
+                                 ) from None
+            if self.policy.signer_must_match_from:
+                cn = seat_of(signer)
+                if cn != um.from_party.party_id:
+                    raise ebms_error(ErrorCode.FAILED_AUTHENTICATION,
+                                     f"the message is signed by {cn!r} but eb:From says {um.from_party.party_id!r}")
+
+        verified = verify_signature(header, targets=(env.messaging, env.body), content_ids=cids,
+                                    signer_check=check_signer)
         for cid in cids:
             if mp.attachment(cid) is None:
                 raise ebms_error(ErrorCode.MIME_INCONSISTENCY, f"eb:PartInfo cid:{cid} has no MIME part")
@@ -402,17 +445,6 @@ class As4Endpoint:
             if att.content_id not in cids:
                 raise ebms_error(ErrorCode.MIME_INCONSISTENCY,
                                  f"the MIME part <{att.content_id}> is not described by any eb:PartInfo")
-        at = um.timestamp if self.validity_at == "signing" else None
-        try:
-            self.trust.check(verified.signer, at=at)
-        except TrustError as exc:
-            raise ebms_error(ErrorCode.FAILED_AUTHENTICATION, f"the signing certificate is not trusted: {exc}"
-                             ) from None
-        if self.policy.signer_must_match_from:
-            cn = seat_of(verified.signer)
-            if cn != um.from_party.party_id:
-                raise ebms_error(ErrorCode.FAILED_AUTHENTICATION,
-                                 f"the message is signed by {cn!r} but eb:From says {um.from_party.party_id!r}")
         payloads: list[bytes] = []
         for part in um.parts:
             part_id = part.content_id
@@ -434,6 +466,16 @@ class As4Endpoint:
         evidence = Evidence(raw, verified.references, verified.signer, received_at, receipt_id, ts)
         return Delivered(um, payloads[0] if payloads else b"", verified.signer, receipt, evidence,
                          deliver=not um.is_ping)
+
+
+Inbound = Delivered | Rejected
+"""What :meth:`As4Endpoint.receive` returns."""
+
+
+def not_serviced(description: str, *, ref_to_message_id: str | None = None) -> As4Error:
+    """EBMS:0004 with ErrorDetail ``PEPPOL:NOT_SERVICED``: the receiver does not serve this participant,
+    document type or process (Peppol AS4 profile). Pass it to :meth:`As4Endpoint.refuse`."""
+    return ebms_error(ErrorCode.OTHER, description, ref_to_message_id=ref_to_message_id, detail=NOT_SERVICED)
 
 
 def _random_key() -> bytes:

@@ -25,7 +25,7 @@ import enum
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Final
 
 from lxml import etree
@@ -35,6 +35,8 @@ from ..xmlsafe import parse_xml
 
 __all__ = [
     "AGREEMENT_PEPPOL",
+    "GZIP",
+    "NOT_SERVICED",
     "NS",
     "PARTICIPANT_SCHEME",
     "PARTY_TYPE_AP",
@@ -480,6 +482,13 @@ def _check_chars(value: str) -> str:
     return value
 
 
+def _clean(value: str, limit: int = 1000) -> str:
+    """Text that may echo what a peer sent (error descriptions): characters XML cannot carry become U+FFFD,
+    and it is cut to ``limit`` characters."""
+    value = _BAD_CHARS.sub("\ufffd", value)
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
 def _t(value: str) -> str:
     """Text node content as exclusive C14N writes it."""
     _check_chars(value)
@@ -511,11 +520,20 @@ def parse_timestamp(text: str) -> datetime:
     m = _TS.fullmatch(text.strip())
     if m is None:
         raise ValueError(f"{text!r} is not an xs:dateTime")
-    base = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
+    d = m.group(1)
     frac = (m.group(2) or "0")[:6].ljust(6, "0")
     zone = m.group(3)
-    tz = UTC if zone in (None, "Z") else datetime.strptime(zone.replace(":", ""), "%z").tzinfo
-    return base.replace(microsecond=int(frac), tzinfo=tz).astimezone(UTC)
+    if zone in (None, "Z"):
+        tz = UTC
+    else:
+        sign = -1 if zone[0] == "-" else 1
+        tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
+    try:
+        value = datetime(int(d[0:4]), int(d[5:7]), int(d[8:10]), int(d[11:13]), int(d[14:16]), int(d[17:19]),
+                         int(frac), tzinfo=tz)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a valid date and time: {exc}") from None
+    return value.astimezone(UTC)
 
 
 _MESSAGING_OPEN: Final = (
@@ -615,20 +633,21 @@ def error_signal_xml(
         if e.origin:
             attrs.append(f'origin="{_a(e.origin)}"')
         if e.ref_to_message_in_error:
-            attrs.append(f'refToMessageInError="{_a(e.ref_to_message_in_error)}"')
+            attrs.append(f'refToMessageInError="{_a(_clean(e.ref_to_message_in_error))}"')
         attrs.append(f'severity="{e.severity.value}"')
         if e.short_description:
             attrs.append(f'shortDescription="{_a(e.short_description)}"')
         inner = ""
         if e.description is not None:
-            inner += f'<eb:Description xml:lang="{_a(e.description_lang or "en")}">{_t(e.description)}</eb:Description>'
+            lang = _a(_clean(e.description_lang or "en", 20))
+            inner += f'<eb:Description xml:lang="{lang}">{_t(_clean(e.description))}</eb:Description>'
         if e.detail is not None:
-            inner += f"<eb:ErrorDetail>{_t(e.detail)}</eb:ErrorDetail>"
+            inner += f"<eb:ErrorDetail>{_t(_clean(e.detail))}</eb:ErrorDetail>"
         out.append(f"<eb:Error {' '.join(attrs)}>{inner}</eb:Error>")
     return (
         f"{_messaging_open(messaging_id)}<eb:SignalMessage>"
-        f"{_message_info(message_id, timestamp, ref_to_message_id)}{''.join(out)}"
-        "</eb:SignalMessage></eb:Messaging>"
+        f"{_message_info(message_id, timestamp, _clean(ref_to_message_id) if ref_to_message_id else None)}"
+        f"{''.join(out)}</eb:SignalMessage></eb:Messaging>"
     ).encode()
 
 
@@ -668,7 +687,9 @@ def parse_envelope(data: bytes, *, max_bytes: int = 4 * 1024 * 1024) -> SoapEnve
     for header blocks marked ``mustUnderstand`` that this core does not process.
     """
     try:
-        root = parse_xml(data, what="SOAP envelope", max_bytes=max_bytes)
+        # Depth: libxml2 refuses more than 256 levels and nothing here recurses in Python; skipping the
+        # extra walk keeps the receive path close to the cost of its cryptography.
+        root = parse_xml(data, what="SOAP envelope", max_bytes=max_bytes, max_depth=None)
     except ParseError as exc:
         raise ebms_error(ErrorCode.INVALID_HEADER, f"the SOAP part is not acceptable XML: {exc}") from None
     if root.tag == f"{{{NS.S11}}}Envelope":
@@ -717,6 +738,8 @@ def _kids(el: etree._Element) -> list[etree._Element]:
 
 def _value(el: etree._Element) -> str:
     """Element text without comments, stripped (peers wrap values in newlines and indentation)."""
+    if not len(el):
+        return (el.text or "").strip()
     if any(isinstance(c.tag, str) for c in el):
         raise _invalid(f"{_name(el)} must hold text, not elements", el)
     text = (el.text or "") + "".join(c.tail or "" for c in el)
@@ -730,24 +753,44 @@ def _name(el: etree._Element) -> str:
     return f"{prefix}:{local}" if prefix else local
 
 
-def _one(parent: etree._Element, local: str, *, required: bool = True, ns: str = NS.EB) -> etree._Element | None:
-    found = [c for c in parent if c.tag == f"{{{ns}}}{local}"]
+class _Kids:
+    """An element's child elements by tag, gathered in one pass (several lookups on one parent)."""
+
+    __slots__ = ("by_tag", "el")
+
+    def __init__(self, el: etree._Element) -> None:
+        self.el = el
+        by_tag: dict[str, list[etree._Element]] = {}
+        for c in el:
+            tag = c.tag
+            if isinstance(tag, str):
+                if tag in by_tag:
+                    by_tag[tag].append(c)
+                else:
+                    by_tag[tag] = [c]
+        self.by_tag = by_tag
+
+
+def _one(parent: etree._Element | _Kids, local: str, *, required: bool = True,
+         ns: str = NS.EB) -> etree._Element | None:
+    kids = parent if isinstance(parent, _Kids) else _Kids(parent)
+    found = kids.by_tag.get(f"{{{ns}}}{local}", ())
     if len(found) > 1:
-        raise _invalid(f"{_name(parent)} has {len(found)} {local} elements, at most one is allowed", found[1])
+        raise _invalid(f"{_name(kids.el)} has {len(found)} {local} elements, at most one is allowed", found[1])
     if not found:
         if required:
-            raise _invalid(f"{_name(parent)} has no required {local} element", parent)
+            raise _invalid(f"{_name(kids.el)} has no required {local} element", kids.el)
         return None
     return found[0]
 
 
-def _req(parent: etree._Element, local: str) -> etree._Element:
+def _req(parent: etree._Element | _Kids, local: str) -> etree._Element:
     el = _one(parent, local)
     assert el is not None
     return el
 
 
-def _text_of(parent: etree._Element, local: str, *, required: bool = True) -> str | None:
+def _text_of(parent: etree._Element | _Kids, local: str, *, required: bool = True) -> str | None:
     el = _one(parent, local, required=required)
     if el is None:
         return None
@@ -757,7 +800,7 @@ def _text_of(parent: etree._Element, local: str, *, required: bool = True) -> st
     return value
 
 
-def _timestamp(info: etree._Element, *, required: bool) -> datetime | None:
+def _timestamp(info: etree._Element | _Kids, *, required: bool) -> datetime | None:
     el = _one(info, "Timestamp", required=required)
     if el is None:
         return None
@@ -767,7 +810,7 @@ def _timestamp(info: etree._Element, *, required: bool) -> datetime | None:
         raise _invalid(f"eb:Timestamp: {exc}", el) from None
 
 
-def _party_of(info: etree._Element, tag: str) -> Party:
+def _party_of(info: etree._Element | _Kids, tag: str) -> Party:
     el = _req(info, tag)
     ids = [c for c in el if c.tag == f"{{{NS.EB}}}PartyId"]
     if len(ids) != 1:
@@ -792,15 +835,16 @@ def _properties(parent: etree._Element | None) -> tuple[Property, ...]:
     return tuple(out)
 
 
-def _user_message(el: etree._Element) -> UserMessage:
-    info = _req(el, "MessageInfo")
+def _user_message(element: etree._Element) -> UserMessage:
+    el = _Kids(element)
+    info = _Kids(_req(el, "MessageInfo"))
     message_id = _text_of(info, "MessageId")
     ts = _timestamp(info, required=True)
     assert message_id is not None
     assert ts is not None
     ref = _text_of(info, "RefToMessageId", required=False) or None
-    party_info = _req(el, "PartyInfo")
-    collab = _req(el, "CollaborationInfo")
+    party_info = _Kids(_req(el, "PartyInfo"))
+    collab = _Kids(_req(el, "CollaborationInfo"))
     agreement = _one(collab, "AgreementRef", required=False)
     service = _req(collab, "Service")
     action = _text_of(collab, "Action")
@@ -839,7 +883,7 @@ def _user_message(el: etree._Element) -> UserMessage:
         conversation_id=conversation,
         properties=_properties(_one(el, "MessageProperties", required=False)),
         parts=tuple(parts),
-        mpc=el.get("mpc"),
+        mpc=element.get("mpc"),
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import quopri
 import re
 import uuid
@@ -66,11 +67,11 @@ class MimePart:
                 return v
         return None
 
-    @property
+    @functools.cached_property
     def content_type(self) -> str:
         return parse_content_type(self.header("content-type") or "application/octet-stream")[0]
 
-    @property
+    @functools.cached_property
     def content_id(self) -> str | None:
         """The Content-ID without angle brackets (as ``cid:`` URIs name it), or None."""
         raw = self.header("content-id")
@@ -116,6 +117,21 @@ def parse_content_type(value: str) -> tuple[str, dict[str, str]]:
     value = " ".join(value.split())
     main, _, rest = value.partition(";")
     params: dict[str, str] = {}
+    if "\\" not in rest:  # the common case (no escapes, no ';' inside quotes), without the tokenizer
+        simple = True
+        for item in rest.split(";"):
+            name, eq, val = item.partition("=")
+            val = val.strip()
+            if val.startswith('"'):
+                if len(val) < 2 or not val.endswith('"') or '"' in val[1:-1]:
+                    simple = False
+                    break
+                val = val[1:-1]
+            if eq and name.strip():
+                params.setdefault(name.strip().lower(), val)
+        if simple:
+            return main.strip().lower(), params
+        params = {}
     pos = 0
     while pos < len(rest):
         m = _TOKEN.match(rest, pos)
@@ -197,40 +213,39 @@ def build_multipart(
 # parsing
 # ---------------------------------------------------------------------------------------------------
 
-_HEADER_LINE: Final = re.compile(rb"^([!-9;-~]+)[ \t]*:(.*)$")
+_HEADER_NAME: Final = re.compile(r"[!-9;-~]+")
 
 
 def _parse_headers(block: bytes) -> tuple[tuple[str, str], ...]:
-    lines = block.replace(b"\r\n", b"\n").split(b"\n")
+    lines = block.decode("latin-1").replace("\r\n", "\n").split("\n")
     out: list[list[str]] = []
     for line in lines:
         if not line.strip():
             continue
-        if line[:1] in (b" ", b"\t") and out:
-            out[-1][1] += " " + line.strip().decode("latin-1")
+        if line[:1] in (" ", "\t") and out:
+            out[-1][1] += " " + line.strip()
             continue
-        m = _HEADER_LINE.match(line)
-        if m is None:
+        name, colon, value = line.partition(":")
+        name = name.rstrip(" \t")
+        if not colon or not _HEADER_NAME.fullmatch(name):
             raise _mime_error(f"malformed MIME header line {line[:60]!r}")
-        out.append([m.group(1).decode("ascii").lower(), m.group(2).strip().decode("latin-1")])
+        out.append([name.lower(), value.strip()])
     return tuple((k, v) for k, v in out)
 
 
-def _split_head(data: memoryview, start: int, limit: int) -> tuple[int, bytes]:
+def _split_head(body: bytes, start: int, limit: int) -> tuple[int, bytes]:
     """Find the blank line ending a header block at ``start``; returns (content start, header bytes)."""
-    window = bytes(data[start : start + limit + 4])
-    crlf = window.find(b"\r\n\r\n")
-    lf = window.find(b"\n\n")
-    if window.startswith(b"\r\n"):
+    if body.startswith(b"\r\n", start):
         return start + 2, b""
-    if window.startswith(b"\n"):
+    if body.startswith(b"\n", start):
         return start + 1, b""
-    candidates = [(crlf, 4), (lf, 2)]
-    found = [(pos, n) for pos, n in candidates if pos >= 0]
+    end = start + limit + 4
+    found = [(pos, n) for pos, n in ((body.find(b"\r\n\r\n", start, end), 4), (body.find(b"\n\n", start, end), 2))
+             if pos >= 0]
     if not found:
         raise _mime_error("a MIME part's headers do not end (no empty line) or exceed the header size limit")
     pos, n = min(found)
-    return start + pos + n, window[:pos]
+    return pos + n, body[start:pos]
 
 
 def _decode(part_headers: tuple[tuple[str, str], ...], content: memoryview) -> bytes | memoryview:
@@ -313,7 +328,7 @@ def parse_multipart(content_type: str | None, body: bytes, limits: MimeLimits | 
         if body[after:eol].strip():
             raise _mime_error("unexpected characters after a MIME boundary")
         start = eol + 1
-        content_start, head = _split_head(data, start, limits.max_header_block)
+        content_start, head = _split_head(body, start, limits.max_header_block)
         headers = _parse_headers(head)
         end = body.find(sep, content_start)
         if end < 0:

@@ -21,6 +21,8 @@ gunzips under a size cap (EBMS:0102 / 0101 / 0303, in that order of precedence).
 from __future__ import annotations
 
 import base64
+import binascii
+import functools
 import hashlib
 import hmac
 import os
@@ -149,7 +151,7 @@ class Identity(Protocol):
     @property
     def certificate(self) -> x509.Certificate: ...
     @property
-    def seat_id(self) -> str: ...
+    def seat_id(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,8 @@ class SecurityPolicy:
     require_encryption: bool = True
     signer_must_match_from: bool = True
     min_rsa_bits: int = 2048
+    max_references: int = 16
+    """More references than a message has parts (Messaging, Body, attachments) only cost us digest work."""
 
 
 def _policy(msg: str) -> As4Error:
@@ -185,9 +189,14 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str | None, what: str) -> bytes:
+    text = text or ""
     try:
-        return base64.b64decode("".join((text or "").split()), validate=True)
-    except ValueError:
+        return binascii.a2b_base64(text, strict_mode=True)
+    except (binascii.Error, ValueError):
+        pass
+    try:  # line-wrapped or indented values (some implementations wrap at 76 characters)
+        return binascii.a2b_base64("".join(text.split()), strict_mode=True)
+    except (binascii.Error, ValueError):
         raise ebms_error(ErrorCode.INVALID_HEADER, f"{what} is not valid base64") from None
 
 
@@ -249,11 +258,15 @@ def sign_signed_info(key: rsa.RSAPrivateKey, signed_info: bytes) -> bytes:
     return key.sign(signed_info, padding.PKCS1v15(), hashes.SHA256())
 
 
+@functools.lru_cache(maxsize=64)
+def _cert_b64(cert: x509.Certificate) -> str:
+    return _b64(cert.public_bytes(serialization.Encoding.DER))
+
+
 def _bst(token_id: str, cert: x509.Certificate) -> str:
-    der = cert.public_bytes(serialization.Encoding.DER)
     return (
         f'<wsse:BinarySecurityToken EncodingType="{BASE64_BINARY}" ValueType="{X509V3}" wsu:Id="{token_id}">'
-        f"{_b64(der)}</wsse:BinarySecurityToken>"
+        f"{_cert_b64(cert)}</wsse:BinarySecurityToken>"
     )
 
 
@@ -327,26 +340,30 @@ def security_header_xml(
 # inbound: locate and judge (no cryptography yet)
 # ---------------------------------------------------------------------------------------------------
 
-_ID_ATTRS: Final = (f"{{{NS.WSU}}}Id", "Id", "ID")
+_ID_XPATH: Final = etree.XPath("//@wsu:Id | //@Id | //@ID", namespaces={"wsu": NS.WSU})
 
 
 def index_ids(root: etree._Element) -> dict[str, etree._Element]:
     """Every ``wsu:Id``/``Id``/``ID`` value -> its element; a value used twice is a wrapping attempt (EBMS:0101)."""
     index: dict[str, etree._Element] = {}
-    for el in root.iter():
-        if not isinstance(el.tag, str):
+    found = _ID_XPATH(root)
+    assert isinstance(found, list)
+    for attr in found:
+        value = str(attr)
+        el = attr.getparent()  # type: ignore[union-attr]
+        if el is None:
             continue
-        attrib = el.attrib
-        if not attrib:
-            continue
-        for name in _ID_ATTRS:
-            value = attrib.get(name)
-            if value is None:
-                continue
-            if value in index and index[value] is not el:
-                raise _auth(f"the id {value!r} occurs on more than one element (possible signature wrapping)")
-            index[value] = el
+        other = index.get(value)
+        if other is not None and other is not el:
+            raise _auth(f"the id {value!r} occurs on more than one element (possible signature wrapping)")
+        index[value] = el
     return index
+
+
+@functools.lru_cache(maxsize=256)
+def _load_token(text: str) -> x509.Certificate:
+    """A BinarySecurityToken's certificate (cached: peers send the same few certificates again and again)."""
+    return x509.load_der_x509_certificate(_unb64(text, "the BinarySecurityToken"))
 
 
 @dataclass(frozen=True)
@@ -356,6 +373,7 @@ class _Ref:
     prefixes: tuple[str, ...] | None
     digest_method: str
     digest_value: bytes
+    transforms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -437,7 +455,7 @@ def _token(security: etree._Element, ids: dict[str, etree._Element], key_info: e
     if enc is not None and enc != BASE64_BINARY:
         raise _policy(f"the BinarySecurityToken {uri} has an unsupported EncodingType {enc}")
     try:
-        return x509.load_der_x509_certificate(_unb64(bst.text, "the BinarySecurityToken"))
+        return _load_token(bst.text or "")
     except ValueError:
         raise _auth(f"the BinarySecurityToken {uri} is not a DER X.509 certificate") from None
 
@@ -448,6 +466,47 @@ def _check_rsa(cert: x509.Certificate, policy: SecurityPolicy, what: str) -> Non
         raise _policy(f"the {what} certificate does not hold an RSA key")
     if key.key_size < policy.min_rsa_bits:
         raise _policy(f"the {what} certificate's RSA key has {key.key_size} bits, fewer than {policy.min_rsa_bits}")
+
+
+def _kids(el: etree._Element) -> dict[str, list[etree._Element]]:
+    """Child elements by tag in one pass (cheaper than one ``find`` per lookup)."""
+    by_tag: dict[str, list[etree._Element]] = {}
+    for c in el:
+        tag = c.tag
+        if isinstance(tag, str):
+            if tag in by_tag:
+                by_tag[tag].append(c)
+            else:
+                by_tag[tag] = [c]
+    return by_tag
+
+
+def _first(kids: dict[str, list[etree._Element]], tag: str) -> etree._Element | None:
+    found = kids.get(tag)
+    return found[0] if found else None
+
+
+_DS_SIGNATURE: Final = f"{_Q['ds']}Signature"
+_DS_SIGNED_INFO: Final = f"{_Q['ds']}SignedInfo"
+_DS_SIGNATURE_VALUE: Final = f"{_Q['ds']}SignatureValue"
+_DS_KEY_INFO: Final = f"{_Q['ds']}KeyInfo"
+_DS_C14N: Final = f"{_Q['ds']}CanonicalizationMethod"
+_DS_SIG_METHOD: Final = f"{_Q['ds']}SignatureMethod"
+_DS_REFERENCE: Final = f"{_Q['ds']}Reference"
+_DS_TRANSFORMS: Final = f"{_Q['ds']}Transforms"
+_DS_TRANSFORM: Final = f"{_Q['ds']}Transform"
+_DS_DIGEST_METHOD: Final = f"{_Q['ds']}DigestMethod"
+_DS_DIGEST_VALUE: Final = f"{_Q['ds']}DigestValue"
+_XENC_EK: Final = f"{_Q['xenc']}EncryptedKey"
+_XENC_ED: Final = f"{_Q['xenc']}EncryptedData"
+_XENC_METHOD: Final = f"{_Q['xenc']}EncryptionMethod"
+_XENC_CIPHER_DATA: Final = f"{_Q['xenc']}CipherData"
+_XENC_CIPHER_VALUE: Final = f"{_Q['xenc']}CipherValue"
+_XENC_CIPHER_REF: Final = f"{_Q['xenc']}CipherReference"
+_XENC_REF_LIST: Final = f"{_Q['xenc']}ReferenceList"
+_XENC_DATA_REF: Final = f"{_Q['xenc']}DataReference"
+_XENC_OAEP_PARAMS: Final = f"{_Q['xenc']}OAEPparams"
+_XENC11_MGF: Final = f"{_Q['xenc11']}MGF"
 
 
 def inspect(env: SoapEnvelope, policy: SecurityPolicy, *, require_encryption: bool | None = None) -> SecurityHeader:
@@ -464,31 +523,36 @@ def inspect(env: SoapEnvelope, policy: SecurityPolicy, *, require_encryption: bo
         raise _policy("the message has more than one wsse:Security header")
     security = env.security[0]
     ids = index_ids(env.root)
-    sigs = [c for c in security if c.tag == f"{_Q['ds']}Signature"]
+    top = _kids(security)
+    sigs = top.get(_DS_SIGNATURE, [])
     if len(sigs) != 1:
         raise _policy(f"wsse:Security must hold exactly one ds:Signature, found {len(sigs)}")
     sig = sigs[0]
-    signed_info = sig.find(f"{_Q['ds']}SignedInfo")
-    if signed_info is None or sig.find(f"{_Q['ds']}SignatureValue") is None:
+    sig_kids = _kids(sig)
+    signed_info = _first(sig_kids, _DS_SIGNED_INFO)
+    if signed_info is None or _first(sig_kids, _DS_SIGNATURE_VALUE) is None:
         raise ebms_error(ErrorCode.INVALID_HEADER, "ds:Signature lacks SignedInfo or SignatureValue")
-    cm = signed_info.find(f"{_Q['ds']}CanonicalizationMethod")
+    si_kids = _kids(signed_info)
+    cm = _first(si_kids, _DS_C14N)
     if cm is None or cm.get("Algorithm") != C14N_EXC:
         raise _policy(f"SignedInfo canonicalisation {cm.get('Algorithm') if cm is not None else None} is not "
                       "exclusive C14N")
-    sm = signed_info.find(f"{_Q['ds']}SignatureMethod")
+    sm = _first(si_kids, _DS_SIG_METHOD)
     alg = sm.get("Algorithm") if sm is not None else None
     if alg in _WEAK_SIGNATURE:
         raise _policy(f"signature algorithm {alg} is too weak; use RSA-SHA256")
     if alg not in _SIGNATURE_HASH:
         raise _auth(f"unsupported signature algorithm {alg}")
-    signer = _token(security, ids, sig.find(f"{_Q['ds']}KeyInfo"), "signature")
+    signer = _token(security, ids, _first(sig_kids, _DS_KEY_INFO), "signature")
     _check_rsa(signer, policy, "signer")
     refs: list[_Ref] = []
-    for ref in signed_info.iterfind(f"{_Q['ds']}Reference"):
+    for ref in si_kids.get(_DS_REFERENCE, ()):
         uri = ref.get("URI")
         if uri is None:
             raise _policy("a ds:Reference without URI")
-        transforms = ref.findall(f"{_Q['ds']}Transforms/{_Q['ds']}Transform")
+        ref_kids = _kids(ref)
+        tr = _first(ref_kids, _DS_TRANSFORMS)
+        transforms = _kids(tr).get(_DS_TRANSFORM, []) if tr is not None else []
         talgs = [t.get("Algorithm") for t in transforms]
         prefixes: tuple[str, ...] | None = None
         if uri.startswith("cid:"):
@@ -501,17 +565,20 @@ def inspect(env: SoapEnvelope, policy: SecurityPolicy, *, require_encryption: bo
             prefixes = _prefix_list(transforms[0])
         else:
             raise _policy(f"the reference URI {uri!r} is neither #id nor cid:")
-        dm = ref.find(f"{_Q['ds']}DigestMethod")
+        dm = _first(ref_kids, _DS_DIGEST_METHOD)
         dalg = dm.get("Algorithm") if dm is not None else None
         if dalg in _WEAK_DIGEST:
             raise _policy(f"digest algorithm {dalg} is too weak; use SHA-256")
         if dalg not in _DIGEST:
             raise _auth(f"unsupported digest algorithm {dalg}")
-        value = _unb64(ref.findtext(f"{_Q['ds']}DigestValue"), f"the DigestValue of {uri}")
-        refs.append(_Ref(ref, uri, prefixes, dalg, value))
+        dv = _first(ref_kids, _DS_DIGEST_VALUE)
+        value = _unb64(dv.text if dv is not None else None, f"the DigestValue of {uri}")
+        refs.append(_Ref(ref, uri, prefixes, dalg, value, tuple(a or "" for a in talgs)))
     if not refs:
         raise _policy("the signature references nothing")
-    keys = [_encrypted_key(security, ids, ek, policy) for ek in security.iterfind(f"{_Q['xenc']}EncryptedKey")]
+    if len(refs) > policy.max_references:
+        raise _policy(f"the signature has {len(refs)} references, more than the {policy.max_references} allowed")
+    keys = [_encrypted_key(security, ids, ek, policy) for ek in top.get(_XENC_EK, ())]
     if need_enc and not keys:
         raise _policy("the payload is not encrypted (no xenc:EncryptedKey): Peppol requires encryption")
     return SecurityHeader(
@@ -521,16 +588,18 @@ def inspect(env: SoapEnvelope, policy: SecurityPolicy, *, require_encryption: bo
 
 def _encrypted_key(security: etree._Element, ids: dict[str, etree._Element], ek: etree._Element,
                    policy: SecurityPolicy) -> _EncryptedKey:
-    method = ek.find(f"{_Q['xenc']}EncryptionMethod")
+    ek_kids = _kids(ek)
+    method = _first(ek_kids, _XENC_METHOD)
     alg = method.get("Algorithm") if method is not None else None
     if alg == RSA_1_5:
         raise _policy("key transport RSA-1.5 (RSAES-PKCS1-v1_5) is not allowed; use RSA-OAEP")
     if alg not in (RSA_OAEP, RSA_OAEP_MGF1P):
         raise _decrypt_error(f"unsupported key transport algorithm {alg}")
     assert method is not None
-    dm = method.find(f"{_Q['ds']}DigestMethod")
+    m_kids = _kids(method)
+    dm = _first(m_kids, _DS_DIGEST_METHOD)
     dalg = dm.get("Algorithm") if dm is not None else SHA1
-    mgf = method.find(f"{_Q['xenc11']}MGF")
+    mgf = _first(m_kids, _XENC11_MGF)
     malg = MGF1_SHA1 if alg == RSA_OAEP_MGF1P else (mgf.get("Algorithm") if mgf is not None else MGF1_SHA1)
     if dalg not in _OAEP_HASH or malg not in _MGF_HASH:
         raise _decrypt_error(f"unsupported RSA-OAEP parameters (digest {dalg}, MGF {malg})")
@@ -538,28 +607,33 @@ def _encrypted_key(security: etree._Element, ids: dict[str, etree._Element], ek:
     if legacy and not policy.allow_legacy_key_transport:
         raise _policy(f"key transport {alg} with digest {dalg} and MGF {malg} is not allowed; use RSA-OAEP "
                       "with SHA-256 and MGF1-SHA-256")
-    params = method.find(f"{_Q['xenc']}OAEPparams")
+    params = _first(m_kids, _XENC_OAEP_PARAMS)
     label = _unb64(params.text, "OAEPparams") if params is not None else None
-    recipient = _token(security, ids, ek.find(f"{_Q['ds']}KeyInfo"), "EncryptedKey")
-    wrapped = _unb64(ek.findtext(f"{_Q['xenc']}CipherData/{_Q['xenc']}CipherValue"), "the EncryptedKey CipherValue")
+    recipient = _token(security, ids, _first(ek_kids, _DS_KEY_INFO), "EncryptedKey")
+    cdata = _first(ek_kids, _XENC_CIPHER_DATA)
+    cvalue = _first(_kids(cdata), _XENC_CIPHER_VALUE) if cdata is not None else None
+    wrapped = _unb64(cvalue.text if cvalue is not None else None, "the EncryptedKey CipherValue")
     data: list[_EncryptedData] = []
-    for dr in ek.iterfind(f"{_Q['xenc']}ReferenceList/{_Q['xenc']}DataReference"):
+    ref_list = _first(ek_kids, _XENC_REF_LIST)
+    for dr in _kids(ref_list).get(_XENC_DATA_REF, ()) if ref_list is not None else ():
         uri = dr.get("URI") or ""
         ed = ids.get(uri[1:]) if uri.startswith("#") else None
-        if ed is None or ed.tag != f"{_Q['xenc']}EncryptedData":
+        if ed is None or ed.tag != _XENC_ED:
             raise _decrypt_error(f"the EncryptedKey's DataReference {uri!r} does not point at an EncryptedData")
         if ed.getparent() is not security:
             raise _policy(f"the EncryptedData {uri} is not in the wsse:Security header")
         etype = ed.get("Type")
         if etype != SWA_CONTENT_ONLY:
             raise _policy(f"EncryptedData {uri} has Type {etype}; only Attachment-Content-Only is supported")
-        em = ed.find(f"{_Q['xenc']}EncryptionMethod")
+        ed_kids = _kids(ed)
+        em = _first(ed_kids, _XENC_METHOD)
         ealg = em.get("Algorithm") if em is not None else None
         if ealg in _WEAK_DATA:
             raise _policy(f"data encryption {ealg} is not allowed; use AES-GCM")
         if ealg not in _GCM_KEY_BYTES:
             raise _decrypt_error(f"unsupported data encryption algorithm {ealg}")
-        cref = ed.find(f"{_Q['xenc']}CipherData/{_Q['xenc']}CipherReference")
+        ed_cdata = _first(ed_kids, _XENC_CIPHER_DATA)
+        cref = _first(_kids(ed_cdata), _XENC_CIPHER_REF) if ed_cdata is not None else None
         curi = cref.get("URI") if cref is not None else None
         if curi is None or not curi.startswith("cid:"):
             raise _policy(f"EncryptedData {uri} must reference its attachment with a cid: CipherReference")
@@ -600,10 +674,13 @@ def verify_signature(
     *,
     targets: Iterable[etree._Element],
     content_ids: Iterable[str],
+    signer_check: Callable[[x509.Certificate], None] | None = None,
 ) -> VerifiedSignature:
     """Verify the SignatureValue and each ``#id`` reference; require ``targets`` (the ``eb:Messaging`` and
     ``S12:Body`` elements found structurally) and every ``content_ids`` attachment to be covered.
 
+    ``signer_check`` (trust, seat id) runs right after the SignatureValue verifies and before any reference
+    is digested: whoever is not trusted cannot make us canonicalise and hash large elements.
     Raises EBMS:0101 for anything that does not verify, is not covered or points elsewhere.
     """
     signature_value = _unb64(header.signature.findtext(f"{_Q['ds']}SignatureValue"), "the SignatureValue")
@@ -614,6 +691,8 @@ def verify_signature(
                       header.signature_hash())
     except InvalidSignature:
         raise _auth("the signature value does not verify over SignedInfo with the signer's key") from None
+    if signer_check is not None:
+        signer_check(header.signer)
     covered: list[etree._Element] = []
     cids: dict[str, tuple[str, bytes]] = {}
     out: list[ReferenceDigest] = []
@@ -632,9 +711,7 @@ def verify_signature(
                 raise _auth(f"the digest of the signed element {ref.uri} ({etree.QName(target).localname}) "
                             "does not match: it was changed after signing")
             covered.append(target)
-        out.append(ReferenceDigest(ref.uri, ref.digest_method, ref.digest_value,
-                                   tuple(t.get("Algorithm") or "" for t in
-                                         ref.element.iterfind(f"{_Q['ds']}Transforms/{_Q['ds']}Transform"))))
+        out.append(ReferenceDigest(ref.uri, ref.digest_method, ref.digest_value, ref.transforms))
     for target in targets:
         if not any(target is c for c in covered):
             raise _auth(f"the signature does not cover the {etree.QName(target).localname} element")

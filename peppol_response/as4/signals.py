@@ -75,10 +75,15 @@ class TrustChecker(Protocol):
 
 
 def seeded_ids(seed: str) -> Callable[[], str]:
-    """Deterministic UUIDs from ``seed`` (uuid5 over a counter): reproducible signal ids."""
-    namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"urn:peppol-response:as4:{seed}")
+    """Deterministic UUID-shaped ids from ``seed`` and a counter: reproducible signal ids."""
+    base = hashlib.sha256(f"urn:peppol-response:as4:{seed}".encode()).digest()
     counter = iter(range(1 << 30))
-    return lambda: str(uuid.uuid5(namespace, str(next(counter))))
+
+    def next_id() -> str:
+        h = hashlib.sha256(base + next(counter).to_bytes(4, "big")).hexdigest()
+        return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{h[16:20]}-{h[20:32]}"
+
+    return next_id
 
 
 def _signed_envelope(identity: Identity | None, messaging: bytes, messaging_id: str, body_id: str,
@@ -238,7 +243,8 @@ def verify_receipt(
     if env.messaging is None:
         raise ReceiptError("EBMS:0301", "the reply has no eb:Messaging header" +
                            (f" (SOAP Fault: {env.fault_reason})" if env.fault_reason else ""),
-                           short_description="MissingReceipt", retryable=env.fault_code != "env:Sender",
+                           short_description="MissingReceipt",
+                           retryable=(env.fault_code or "").rpartition(":")[2] != "Sender",
                            http_status=status, fault_reason=env.fault_reason, ref_to_message_id=message_id)
     try:
         messaging = read_messaging(env.messaging)
@@ -249,9 +255,10 @@ def verify_receipt(
         if env.security:
             try:
                 header = inspect(env, policy, require_encryption=False)
-                verify_signature(header, targets=[env.messaging, env.body], content_ids=())
+                checked = verify_signature(header, targets=[env.messaging, env.body], content_ids=())
+                trust.check(checked.signer, at=messaging.errors[0].timestamp if use_signing_time else at)
                 signed = True
-            except As4Error:
+            except (As4Error, TrustError):
                 signed = False
         raise peer_error(messaging.errors, signed=signed, fault_reason=env.fault_reason, status=status)
     if len(messaging.receipts) != 1 or messaging.user_messages:
@@ -261,20 +268,26 @@ def verify_receipt(
     if signal.ref_to_message_id != message_id:
         raise _invalid(f"the receipt is for message {signal.ref_to_message_id!r}, not {message_id!r}",
                        ref=message_id, status=status)
+    when = signal.timestamp if use_signing_time else at
+
+    def check_signer(signer: x509.Certificate) -> None:
+        try:
+            trust.check(signer, at=when)
+        except TrustError as exc:
+            raise _invalid(f"the receipt's signer is not trusted: {exc}", ref=message_id, status=status) from None
+
     try:
         header = inspect(env, policy, require_encryption=False)
-        verified = verify_signature(header, targets=[env.messaging, env.body], content_ids=())
+        verified = verify_signature(header, targets=[env.messaging, env.body], content_ids=(),
+                                    signer_check=check_signer)
+    except ReceiptError:
+        raise
     except As4Error as exc:
         raise _invalid(f"the receipt's signature does not hold: {exc.description}", ref=message_id,
                        status=status) from None
     if verified.attachment_digests:
         raise _invalid("the receipt's signature references attachments the receipt does not carry",
                        ref=message_id, status=status)
-    when = signal.timestamp if use_signing_time else at
-    try:
-        trust.check(verified.signer, at=when)
-    except TrustError as exc:
-        raise _invalid(f"the receipt's signer is not trusted: {exc}", ref=message_id, status=status) from None
     if expected_signer is not None and _der(expected_signer) != _der(verified.signer):
         raise _invalid(f"the receipt is signed by {verified.signer.subject.rfc4514_string()}, not by the "
                        "receiver's certificate we encrypted for", ref=message_id, status=status)

@@ -135,9 +135,9 @@ def test_receipt_is_reproducible(pki: LocalPki) -> None:
 
 
 def test_ping_is_receipted_but_not_delivered(pki: LocalPki) -> None:
-    out = send(pki, b"<ping/>", service=TEST_SERVICE, action=TEST_ACTION, service_type=None,
-               original_sender=None, final_recipient=None)
+    out = endpoint(pki, "sender").ping(pki.identities["receiver"].certificate)
     assert out.body is not None
+    assert (out.user_message.service, out.user_message.action) == (TEST_SERVICE, TEST_ACTION)
     result = endpoint(pki, "receiver").receive(out.content_type, out.body)
     assert isinstance(result, Delivered)
     assert not result.deliver
@@ -283,3 +283,34 @@ def test_receipt_signed_by_untrusted_key_is_invalid(pki: LocalPki, exchange: tup
     with pytest.raises(ReceiptError) as err:
         picky.check_reply(out, result.receipt_content_type, result.receipt)
     assert "not trusted" in err.value.description
+
+
+def test_receiver_service_can_refuse_after_receive(pki: LocalPki) -> None:
+    """Issue 6's receiver finds the participant not served after the core accepted the message: it answers
+    with a signed EBMS:0004 PEPPOL:NOT_SERVICED error signal instead of the receipt."""
+    from peppol_response.as4.core import not_serviced
+
+    out = send(pki)
+    assert out.body is not None
+    receiver = endpoint(pki, "receiver")
+    delivered = receiver.receive(out.content_type, out.body)
+    assert isinstance(delivered, Delivered)
+    rejected = receiver.refuse(delivered, not_serviced("0088:7330001000000 does not receive invoice responses"))
+    assert rejected.message_id == out.message_id
+    with pytest.raises(PeerError) as err:
+        endpoint(pki, "sender").check_reply(out, rejected.content_type, rejected.signal, status=200)
+    e = err.value
+    assert (e.code, e.error_detail, e.signed, e.retryable) == ("EBMS:0004", "PEPPOL:NOT_SERVICED", True, False)
+    assert e.ref_to_message_id == out.message_id
+
+
+def test_sender_fault_is_not_retryable(exchange: tuple) -> None:
+    sender, out, _ = exchange
+    fault = (b"<soap:Envelope xmlns:soap='http://www.w3.org/2003/05/soap-envelope'><soap:Body><soap:Fault>"
+             b"<soap:Code><soap:Value>soap:Sender</soap:Value></soap:Code><soap:Reason><soap:Text xml:lang='en'>"
+             b"bad request</soap:Text></soap:Reason></soap:Fault></soap:Body></soap:Envelope>")
+    with pytest.raises(ReceiptError) as err:
+        sender.check_reply(out, "application/soap+xml", fault, status=400)
+    assert err.value.code == "EBMS:0301"
+    assert not err.value.retryable
+    assert err.value.fault_reason == "bad request"

@@ -26,7 +26,8 @@ def test_emitter_output_parses_back_exactly(atts: list[bytes]) -> None:
     ctype, body = build_multipart(ROOT, [(f"a{i}@x", "application/octet-stream", d) for i, d in enumerate(atts)],
                                   root_id="root@x")
     mp = parse_multipart(ctype, body)
-    assert bytes(mp.root.content) == ROOT and mp.root.content_id == "root@x"
+    assert bytes(mp.root.content) == ROOT
+    assert mp.root.content_id == "root@x"
     assert [bytes(a.content) for a in mp.attachments] == atts
     assert [a.content_id for a in mp.attachments] == [f"a{i}@x" for i in range(len(atts))]
 
@@ -52,7 +53,8 @@ def test_parser_accepts_real_world_variants(data: bytes, lf: bool, brackets: boo
     mp = parse_multipart(ctype, body)
     assert bytes(mp.root.content) == ROOT
     (att,) = mp.attachments
-    assert att.content_id == "att@x" and bytes(att.content) == data
+    assert att.content_id == "att@x"
+    assert bytes(att.content) == data
 
 
 def test_headers_only_inside_the_body() -> None:
@@ -64,7 +66,8 @@ def test_headers_only_inside_the_body() -> None:
 
 def test_plain_soap_body_is_a_single_root_part() -> None:
     mp = parse_multipart("application/soap+xml; charset=UTF-8", ROOT)
-    assert bytes(mp.root.content) == ROOT and not mp.attachments
+    assert bytes(mp.root.content) == ROOT
+    assert not mp.attachments
 
 
 def test_streaming_emitter_matches_the_bytes_one() -> None:
@@ -99,7 +102,8 @@ def test_content_type_parameters() -> None:
 def test_broken_mime_is_mime_inconsistency(ctype: str, body: bytes, needle: str) -> None:
     with pytest.raises(As4Error) as err:
         parse_multipart(ctype, body)
-    assert err.value.code == "EBMS:0007" and needle in err.value.description
+    assert err.value.code == "EBMS:0007"
+    assert needle in err.value.description
 
 
 def test_part_limit() -> None:

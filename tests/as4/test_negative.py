@@ -374,3 +374,42 @@ def test_xml_with_entities(pki: LocalPki) -> None:
 def test_soap11_envelope(pki: LocalPki) -> None:
     body = b'<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body/></e:Envelope>'
     refused(receive(pki, "text/xml", body), "EBMS:0009")
+
+
+def test_control_characters_from_the_peer_do_not_break_the_error_signal(pki: LocalPki) -> None:
+    """Found by fuzzing: a NUL in a MIME header is echoed in the description; the signal must still be built."""
+    out = send(pki)
+    assert out.body is not None
+    body = out.body.replace(b"Content-Type: application/soap+xml", b"Content-Type: \x00application/soap+xml", 1)
+    result = refused(receive(pki, out.content_type, body), "EBMS:0007")
+    assert "\ufffd" in (read_messaging(parse_envelope(result.signal).messaging).errors[0].errors[0].description
+                        or "")  # type: ignore[arg-type]
+
+
+def test_too_many_references(pki: LocalPki, msg: Parts) -> None:
+    """Many references to a (large) element would make us digest it again and again: refused by policy."""
+    si = msg.security.find(f".//{Q['ds']}SignedInfo")
+    assert si is not None
+    body_ref = next(r for r in si if (r.get("URI") or "").startswith("#body"))
+    for _ in range(16):
+        si.append(copy.deepcopy(body_ref))
+    msg.resign(pki.identities["sender"])
+    result = refused(receive(pki, *msg.pack()), "EBMS:0103")
+    assert "references" in result.error.description
+
+
+def test_untrusted_signer_is_refused_before_any_reference_is_digested(pki: LocalPki,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import peppol_response.as4.security as security
+
+    calls: list[object] = []
+    real = security.c14n
+    monkeypatch.setattr(security, "c14n", lambda el, prefixes=None: calls.append(el) or real(el, prefixes))
+    ident = pki.identities["foreign"]
+    ap = dataclasses.replace(endpoint(pki, "sender"), identity=ident)
+    out = ap.prepare(b"<x/>", recipient_cert=pki.identities["receiver"].certificate, service="s", action="a",
+                     original_sender="0088:1", final_recipient="0088:2")
+    assert out.body is not None
+    calls.clear()
+    refused(receive(pki, out.content_type, out.body), "EBMS:0101")
+    assert len(calls) == 1  # the SignedInfo only
