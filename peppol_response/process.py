@@ -94,7 +94,7 @@ class State(enum.StrEnum):
     @property
     def code(self) -> ResponseCode:
         """The response code that carries this state (PD for both PD states)."""
-        return ResponseCode.PD if self is State.PD_PARTIAL else ResponseCode(self.value)
+        return _CODE_OF[self]
 
     @property
     def partial(self) -> bool:
@@ -104,7 +104,7 @@ class State(enum.StrEnum):
     @property
     def rank(self) -> int:
         """The position in OP-BR111-R012 (AB=1 ... PD=7; both PD states rank 7)."""
-        return RANK[self.code]
+        return _RANK_OF[self]
 
     @property
     def is_final(self) -> bool:
@@ -133,6 +133,9 @@ RANK: Final[Mapping[ResponseCode, int]] = {
     ResponseCode.PD: 7,
 }
 """The order of OP-BR111-R012."""
+
+_CODE_OF: Final = {s: ResponseCode.PD if s is State.PD_PARTIAL else ResponseCode(s.value) for s in State}
+_RANK_OF: Final = {s: RANK[c] for s, c in _CODE_OF.items()}
 
 _S = State
 _ALL: Final = frozenset(State)
@@ -209,7 +212,7 @@ def check(
     current: State | None, new: State, *, credit_note: bool = False, mode: Mode = Mode.STRICT
 ) -> Refusal | None:
     """None when ``new`` may follow ``current``, else the :class:`Refusal` naming the rule it breaks."""
-    if new in allowed_next(current, credit_note=credit_note, mode=mode):
+    if new in _TABLES[(mode if isinstance(mode, Mode) else Mode(mode), credit_note)][current]:
         return None
     if current is not None and current in FINAL_STATES:
         rule, text = _REFUSAL_RULES[0][1:]

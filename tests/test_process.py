@@ -67,8 +67,10 @@ def test_the_guides_worked_examples() -> None:
     for bad, rule in (("UQ", R005), ("RE", R005)):  # accepted cannot later be under query or rejected
         with pytest.raises(LocalOrderError) as err:
             can_send(["AB", "AP"], bad)
-        assert err.value.rule == rule and err.value.origin is Origin.LOCAL
-        assert err.value.current == "AP" and err.value.attempted == bad
+        assert err.value.rule == rule
+        assert err.value.origin is Origin.LOCAL
+        assert err.value.current == "AP"
+        assert err.value.attempted == bad
 
 
 def test_finals_repeats_and_going_back() -> None:
@@ -81,8 +83,11 @@ def test_finals_repeats_and_going_back() -> None:
     assert "goes back" in check(State.CA, State.UQ).message  # type: ignore[union-attr]
     assert allowed_next(State.AP) == {State.PD, State.PD_PARTIAL}
     assert allowed_next(State.AP, credit_note=True) == frozenset()
-    assert State.of("PD", True) is State.PD_PARTIAL and State.PD_PARTIAL.code is ResponseCode.PD
-    assert State.PD_PARTIAL.rank == State.PD.rank == 7 and State.PD.is_final and not State.PD_PARTIAL.is_final
+    assert State.of("PD", True) is State.PD_PARTIAL
+    assert State.PD_PARTIAL.code is ResponseCode.PD
+    assert State.PD_PARTIAL.rank == State.PD.rank == 7
+    assert State.PD.is_final
+    assert not State.PD_PARTIAL.is_final
 
 
 def test_credit_notes_follow_the_order_without_paid() -> None:
@@ -95,12 +100,17 @@ def test_credit_notes_follow_the_order_without_paid() -> None:
 
 def test_judge_marks_the_peers_breach_as_remote() -> None:
     v = judge(["AP"], "UQ")
-    assert not v.accepted and v.rule == R005 and v.state is State.AP
-    assert isinstance(v.error, RemoteOrderError) and v.error.origin is Origin.REMOTE
+    assert not v.accepted
+    assert v.rule == R005
+    assert v.state is State.AP
+    assert isinstance(v.error, RemoteOrderError)
+    assert v.error.origin is Origin.REMOTE
     with pytest.raises(RemoteOrderError):
         v.raise_for_order()
     ok = judge(["AB"], ("PD", True))
-    assert ok.accepted and ok.state is State.PD_PARTIAL and ok.error is None
+    assert ok.accepted
+    assert ok.state is State.PD_PARTIAL
+    assert ok.error is None
     ok.raise_for_order()
 
 
@@ -114,11 +124,13 @@ def test_the_committed_diagrams_are_generated_from_the_table() -> None:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("gen", ROOT / "docs" / "gen_tracker_diagram.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     text = (ROOT / "docs" / "tracker.md").read_text()
     for name, produce in gen.BLOCKS.items():
         assert _block(text, name) == produce(), f"{name} is stale: run python docs/gen_tracker_diagram.py"
-    assert "PD_PPD --> PD" in mermaid() and '"AP" -> "PD";' in graphviz()
+    assert "PD_PPD --> PD" in mermaid()
+    assert '"AP" -> "PD";' in graphviz()
     assert "PD" not in mermaid(credit_note=True).split("AP -->")[-1]

@@ -30,6 +30,7 @@ from .records import (
     TransportEvidence,
 )
 from .transport import TransportState
+from .webhooks import SeenIds, WebhookDispatcher, WebhookMessage, WebhookVerifier
 
 __all__ = [
     "DEFAULT_URL",
@@ -43,9 +44,13 @@ __all__ = [
     "NewInvoice",
     "Outcome",
     "OverdueInvoice",
+    "SeenIds",
     "Tracker",
     "TransportEvidence",
     "TransportState",
+    "WebhookDispatcher",
+    "WebhookMessage",
+    "WebhookVerifier",
     "WorkingCalendar",
     "content_hash",
 ]

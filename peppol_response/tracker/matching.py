@@ -18,7 +18,7 @@ Identifiers compare case-insensitively, as Peppol participant identifiers do.
 
 from __future__ import annotations
 
-import json
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
@@ -32,8 +32,9 @@ SELF_BILLING_TYPES: Final = frozenset({"389", "261", "527"})
 """UNCL1001 self-billed invoice, self-billed credit note, self-billed debit note: the buyer is the issuer."""
 
 
+@functools.lru_cache(maxsize=65536)
 def norm_id(value: EndpointId | PartyId | str) -> str:
-    """``scheme:value`` in lower case (``value`` alone when there is no scheme)."""
+    """``scheme:value`` in lower case (``value`` alone when there is no scheme). Cached: parties repeat."""
     if isinstance(value, str):
         text = value.strip().removeprefix("iso6523-actorid-upis::")
         return text.lower()
@@ -61,12 +62,16 @@ def keys_match(a: Iterable[str], b: Iterable[str]) -> bool:
     return bool(a_scoped & b_scoped or a_bare & b_values or b_bare & a_values)
 
 
+_SEP: Final = "\x1f"  # ASCII unit separator: cannot occur in an identifier
+
+
 def dump_keys(keys: Iterable[str]) -> str:
-    return json.dumps(sorted(set(keys)))
+    """Identifiers as stored: sorted, joined by the unit separator."""
+    return _SEP.join(sorted(set(keys)))
 
 
 def load_keys(text: str | None) -> frozenset[str]:
-    return frozenset(json.loads(text)) if text else frozenset()
+    return frozenset(text.split(_SEP)) if text else frozenset()
 
 
 @dataclass(frozen=True, slots=True)

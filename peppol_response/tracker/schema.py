@@ -151,12 +151,13 @@ webhooks = sa.Table(
     "pr_webhook",
     metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
-    sa.Column("name", sa.String, nullable=False, unique=True),
+    sa.Column("name", sa.String, nullable=False),
     sa.Column("url", sa.String, nullable=False),
     sa.Column("secret", sa.String, nullable=False),  # base64; never logged, never shown
     sa.Column("kinds", sa.String),  # JSON list of event kinds, NULL = all
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("name", name="uq_pr_webhook_name"),
     info=_since(2),
 )
 

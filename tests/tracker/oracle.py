@@ -43,7 +43,8 @@ def refuse(accepted: list[Status], new: Status, *, credit_note: bool = False, le
     return None
 
 
-def fold(seq: list[Status], *, credit_note: bool = False, lenient: bool = False) -> tuple[Status | None, list[str | None]]:
+def fold(seq: list[Status], *, credit_note: bool = False,
+         lenient: bool = False) -> tuple[Status | None, list[str | None]]:
     """Replay statuses in issue order: the final status and each status' rule (None = accepted)."""
     accepted: list[Status] = []
     rules: list[str | None] = []
@@ -61,7 +62,7 @@ def instant(day: dt.date, time: dt.time | None) -> dt.datetime:
         return dt.datetime(day.year, day.month, day.day)
     moment = dt.datetime.combine(day, time)
     if time.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
 
 

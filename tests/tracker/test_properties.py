@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -57,7 +58,7 @@ def run_scenario(tracker: Tracker, sc: dict[str, object], *, lenient: bool = Fal
     record_after = int(sc["record_after"])  # type: ignore[call-overload]
     bounds = sorted({0, len(order), record_after, *sc["cuts"]})  # type: ignore[misc]
     pk: int | None = None
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         if a == record_after and pk is None:
             pk = record()
         results = tracker.ingest_many([models[i] for i in order[a:b]])
