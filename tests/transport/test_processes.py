@@ -113,10 +113,13 @@ def test_receiver_killed_after_storing_is_answered_by_the_next_one(test_pki: Tes
         result = sender.send(example(), target=Target(first.url + "/as4", test_pki.ap("PXX000002").certificate))
     assert restarted == [17]  # it really died at the fault point
     one, two = result.attempts
-    assert one.outcome is AttemptOutcome.RETRYABLE and one.http_status is None
+    assert one.outcome is AttemptOutcome.RETRYABLE
+    assert one.http_status is None
     assert two.outcome is AttemptOutcome.RECEIPTED
     row = InboundStore(store).get(result.message_id)
-    assert row is not None and row.receipt == result.receipt.raw and row.duplicates == 1
+    assert row is not None
+    assert row.receipt == result.receipt.raw
+    assert row.duplicates == 1
     assert _deliveries(deliveries, 1, 10) == {result.message_id: 1}
 
 
@@ -162,7 +165,8 @@ def test_eight_senders_two_receivers_one_postgresql(test_pki: TestPki, tmp_path:
     assert len(results) == len(sent) == senders * per_sender
     delivered = _deliveries(deliveries, senders * per_sender, 60)
     elapsed = time.monotonic() - t0
-    assert set(delivered) == sent and set(delivered.values()) == {1}, delivered.most_common(3)
+    assert set(delivered) == sent
+    assert set(delivered.values()) == {1}, delivered.most_common(3)
     pids = Counter(line.split()[0] for line in deliveries.read_text().splitlines())
     assert len(pids) == 2  # both processes delivered a share
     store = InboundStore(postgres_url)

@@ -53,19 +53,32 @@ def test_app_receipts_stores_first_and_delivers_once(test_pki: TestPki, tmp_path
         result = sender.send(example(), target=target(test_pki))
         # the hook ran after the commit and before the answer: the row with its receipt was already there
         ((point, row),) = stored_when_answered
-        assert point == "stored" and row.receipt == result.receipt.raw and row.delivery_state is DeliveryState.PENDING
+        assert point == "stored"
+        assert row.receipt == result.receipt.raw
+        assert row.delivery_state is DeliveryState.PENDING
         full = store.get(result.message_id, full=True)
-        assert full is not None and full.payload is not None and b"StandardBusinessDocument" in full.payload
-        assert full.envelope is not None and b"Messaging" in full.envelope and b"Signature" in full.envelope
-        assert full.sbdh_instance_id == result.sbdh_instance_id and full.from_party == "PXX000001"
-        assert full.evidence and len(full.evidence["references"]) == 3
+        assert full is not None
+        assert full.payload is not None
+        assert b"StandardBusinessDocument" in full.payload
+        assert full.envelope is not None
+        assert b"Messaging" in full.envelope
+        assert b"Signature" in full.envelope
+        assert full.sbdh_instance_id == result.sbdh_instance_id
+        assert full.from_party == "PXX000001"
+        assert full.evidence
+        assert len(full.evidence["references"]) == 3
         health = json.loads(app.request("GET", "http://x/health").body)
-        assert health["messages"]["pending"] == 1 and health["seat"] == "PXX000002"
-    assert receiver.deliver_pending() == 1 and receiver.deliver_pending() == 0
+        assert health["messages"]["pending"] == 1
+        assert health["seat"] == "PXX000002"
+    assert receiver.deliver_pending() == 1
+    assert receiver.deliver_pending() == 0
     assert handler.ids == [result.message_id]
     msg = handler.got[0]
-    assert msg.payload == full.payload and msg.document().lstrip().startswith(b"<?xml")
-    assert msg.sender and msg.receiver and msg.attempt == 1
+    assert msg.payload == full.payload
+    assert msg.document().lstrip().startswith(b"<?xml")
+    assert msg.sender
+    assert msg.receiver
+    assert msg.attempt == 1
 
 
 def test_duplicates_across_restarts_get_the_original_receipt(test_pki: TestPki, tmp_path: Path) -> None:
@@ -81,8 +94,10 @@ def test_duplicates_across_restarts_get_the_original_receipt(test_pki: TestPki, 
                 ).deliver(out, URL)
     assert r1.receipt.raw == r2.receipt.raw
     row = second.store.get(out.message_id)
-    assert row is not None and row.duplicates == 1
-    assert first.deliver_pending() + second.deliver_pending() == 1 and handler.ids == [out.message_id]
+    assert row is not None
+    assert row.duplicates == 1
+    assert first.deliver_pending() + second.deliver_pending() == 1
+    assert handler.ids == [out.message_id]
     # the same MessageId with other content is refused, not receipted
     other = sender.prepare(sender.envelope(example())[0], header, target(test_pki), message_id=out.message_id)
     with pytest.raises(RefusedError, match="already used for a different message") as info:
@@ -100,7 +115,8 @@ def test_not_serviced_participant_and_document_type(test_pki: TestPki) -> None:
     receiver = make_receiver(test_pki, settings=ReceiverSettings(accepts={}))
     with pytest.raises(RefusedError) as info:
         make_sender(test_pki, DirectTransport(receiver)).send(OWN_RESPONSE, target=target(test_pki))
-    assert info.value.error_detail == "PEPPOL:NOT_SERVICED" and "document type" in str(info.value)
+    assert info.value.error_detail == "PEPPOL:NOT_SERVICED"
+    assert "document type" in str(info.value)
     assert receiver.store.counts()["pending"] == 0
 
 
@@ -126,8 +142,13 @@ def test_sbdh_must_agree_with_the_as4_header(test_pki: TestPki, field: str, valu
     assert out.body is not None
     answer = receiver.handle(out.content_type, out.body)
     code, detail, text = _error_of(answer.body)
-    assert answer.status == 200 and answer.outcome == "rejected" and code == "EBMS:0004" and detail is None
-    assert text and "SBDH" in text and complaint in text
+    assert answer.status == 200
+    assert answer.outcome == "rejected"
+    assert code == "EBMS:0004"
+    assert detail is None
+    assert text
+    assert "SBDH" in text
+    assert complaint in text
     assert receiver.store.counts()["pending"] == 0
 
 
@@ -141,7 +162,9 @@ def test_payload_that_is_not_an_sbdh_is_refused(test_pki: TestPki) -> None:
                        original_sender="0088:7300010000001", final_recipient="0088:7300010000002")
     assert out.body is not None
     code, _, text = _error_of(receiver.handle(out.content_type, out.body).body)
-    assert code == "EBMS:0004" and text and "SBDH" in text
+    assert code == "EBMS:0004"
+    assert text
+    assert "SBDH" in text
 
 
 def test_delivery_failures_are_retried_and_never_lose_the_message(test_pki: TestPki) -> None:
@@ -152,12 +175,17 @@ def test_delivery_failures_are_retried_and_never_lose_the_message(test_pki: Test
     assert receiver.deliver_pending() == 1  # attempt 1 fails, retry at once (backoff 0)
     assert receiver.deliver_pending() == 1  # attempt 2 fails: the last one
     row = receiver.store.get(result.message_id)
-    assert row is not None and row.delivery_state is DeliveryState.FAILED and "disk full" in (row.last_error or "")
-    assert receiver.deliver_pending() == 0 and handler.ids == []
+    assert row is not None
+    assert row.delivery_state is DeliveryState.FAILED
+    assert "disk full" in (row.last_error or "")
+    assert receiver.deliver_pending() == 0
+    assert handler.ids == []
     assert receiver.store.requeue(result.message_id)
-    assert receiver.deliver_pending() == 1 and handler.ids == [result.message_id]
+    assert receiver.deliver_pending() == 1
+    assert handler.ids == [result.message_id]
     assert receiver.store.get(result.message_id).delivery_state is DeliveryState.DELIVERED  # type: ignore[union-attr]
-    assert receiver.store.purge(receiver._clock()) == 1 and receiver.store.get(result.message_id) is None
+    assert receiver.store.purge(receiver._clock()) == 1
+    assert receiver.store.get(result.message_id) is None
 
 
 def test_a_store_that_is_down_answers_503_without_a_receipt(test_pki: TestPki, monkeypatch: pytest.MonkeyPatch
@@ -173,7 +201,9 @@ def test_a_store_that_is_down_answers_503_without_a_receipt(test_pki: TestPki, m
     out = sender.prepare(sbd, header, target(test_pki))
     assert out.body is not None
     answer = receiver.handle(out.content_type, out.body)
-    assert answer.status == 503 and b"Receipt" not in answer.body and answer.outcome == "unavailable"
+    assert answer.status == 503
+    assert b"Receipt" not in answer.body
+    assert answer.outcome == "unavailable"
     monkeypatch.undo()
     assert sender.deliver(out, URL).message_id == out.message_id  # the retry gets through
 
@@ -189,7 +219,8 @@ def test_inbox_handler_keeps_the_file_and_feeds_the_tracker(test_pki: TestPki, t
     files = sorted(p.name for p in (tmp_path / "inbox").iterdir())
     assert files == [f"{result.message_id}.json", f"{result.message_id}.xml"]
     meta = json.loads((tmp_path / "inbox" / files[0]).read_text())
-    assert meta["message_id"] == result.message_id and meta["sbdh_instance_id"] == result.sbdh_instance_id
+    assert meta["message_id"] == result.message_id
+    assert meta["sbdh_instance_id"] == result.sbdh_instance_id
     entries = tracker.orphans()  # no invoice recorded: the response is kept as an orphan, with its evidence
     assert [(e.evidence.as4_message_id, e.evidence.sbdh_instance_id, e.evidence.sender_ap) for e in entries] == [
         (result.message_id, result.sbdh_instance_id, "PXX000001")]
@@ -219,9 +250,12 @@ def test_bad_input_gets_an_ebms_error_and_no_trace(app: AsgiTransport, ctype: st
                                                    code: str) -> None:
     headers = {"Content-Type": ctype} if ctype else {}
     reply = app.request("POST", URL, body, headers)
-    assert reply.status == 200 and (reply.content_type or "").startswith("application/soap+xml")
+    assert reply.status == 200
+    assert (reply.content_type or "").startswith("application/soap+xml")
     got, _, text = _error_of(reply.body)
-    assert got == code and text and "Traceback" not in text, (got, text)
+    assert got == code, (got, text)
+    assert text
+    assert "Traceback" not in text
     assert app.request("GET", "http://x/health").status == 200  # still serving
 
 

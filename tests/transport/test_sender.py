@@ -48,19 +48,25 @@ def test_retries_resend_identical_bytes_until_a_verified_receipt(test_pki: TestP
                          sleep=sleeps.append, random=lambda: 0.5, on_attempt=seen.append)
     result = sender.send(example(), target=target(test_pki))
 
-    assert len(transport.bodies) == 5 and len(set(transport.bodies)) == 1  # the same bytes every time
+    assert len(transport.bodies) == 5
+    assert len(set(transport.bodies)) == 1
     assert len({h["Content-Type"] for h in transport.headers}) == 1
     assert [a.outcome for a in result.attempts] == [AttemptOutcome.RETRYABLE] * 4 + [AttemptOutcome.RECEIPTED]
     assert [a.http_status for a in result.attempts] == [502, 200, None, 500, 200]
-    assert result.attempts[0].error_code == "EBMS:0301" and "text/html" in (result.attempts[0].error or "")
+    assert result.attempts[0].error_code == "EBMS:0301"
+    assert "text/html" in (result.attempts[0].error or "")
     assert "reset" in (result.attempts[2].error or "")
     assert {a.message_id for a in result.attempts} == {result.message_id}
     assert result.attempts[-1].receipt_message_id == result.receipt.message_id
     assert seen == list(result.attempts)  # the callback saw each attempt as it happened
     assert sleeps == [0.75, 1.5, 3.0, 6.0]  # 1, 2, 4, 8 less half of the 50 % jitter
-    assert handler.ids == [] and receiver.deliver_pending() == 1 and handler.ids == [result.message_id]
-    assert result.receiver is not None and result.sender is not None
-    assert result.sbdh_instance_id and result.document_type is not None
+    assert handler.ids == []
+    assert receiver.deliver_pending() == 1
+    assert handler.ids == [result.message_id]
+    assert result.receiver is not None
+    assert result.sender is not None
+    assert result.sbdh_instance_id
+    assert result.document_type is not None
 
 
 def test_receipt_after_a_lost_answer_is_the_original(test_pki: TestPki) -> None:
@@ -84,7 +90,9 @@ def test_receipt_after_a_lost_answer_is_the_original(test_pki: TestPki) -> None:
 
     transport = ScriptedTransport(direct, [lose_first, spy])
     result = make_sender(test_pki, transport).send(example(), target=target(test_pki))
-    assert lost["done"] and len(answers) == 2 and answers[0] == answers[1] == result.receipt.raw
+    assert lost["done"]
+    assert len(answers) == 2
+    assert answers[0] == answers[1] == result.receipt.raw
     assert receiver.store.get(result.message_id).duplicates == 1  # type: ignore[union-attr]
     receiver.deliver_pending()
     assert handler.ids == [result.message_id]
@@ -100,9 +108,12 @@ def test_ebms_failure_is_final_with_its_code(test_pki: TestPki) -> None:
         make_sender(test_pki, transport, sleep=sleeps.append).send(example(), target=target(test_pki))
     err = info.value
     assert (err.code, err.error_detail) == ("EBMS:0004", "PEPPOL:NOT_SERVICED")
-    assert not err.retryable and not err.probably_delivered and sleeps == []
+    assert not err.retryable
+    assert not err.probably_delivered
+    assert sleeps == []
     assert [a.outcome for a in err.attempts] == [AttemptOutcome.REFUSED]
-    assert err.attempts[0].error_code == "EBMS:0004" and err.message_id == err.attempts[0].message_id
+    assert err.attempts[0].error_code == "EBMS:0004"
+    assert err.message_id == err.attempts[0].message_id
 
 
 def test_budget_spent_on_retryable_failures(test_pki: TestPki) -> None:
@@ -112,7 +123,9 @@ def test_budget_spent_on_retryable_failures(test_pki: TestPki) -> None:
     with pytest.raises(RetriesExhaustedError) as info:
         make_sender(test_pki, transport, retry=RetryPolicy(attempts=3, first_delay=1, jitter=0, max_delay=20),
                     sleep=sleeps.append).send(example(), target=target(test_pki))
-    assert len(info.value.attempts) == 3 and info.value.retryable and info.value.status == 503
+    assert len(info.value.attempts) == 3
+    assert info.value.retryable
+    assert info.value.status == 503
     assert sleeps == [20, 20]  # Retry-After (30 s) lengthens the wait, capped at max_delay
     assert len(set(transport.bodies)) == 1
 
@@ -122,14 +135,17 @@ def test_statuses_no_retry_can_change_are_final(test_pki: TestPki, status: int) 
     transport = ScriptedTransport(None, [html(status, "No")])
     with pytest.raises(RefusedError) as info:
         make_sender(test_pki, transport).send(example(), target=target(test_pki))
-    assert info.value.status == status and info.value.code is None and len(transport.bodies) == 1
+    assert info.value.status == status
+    assert info.value.code is None
+    assert len(transport.bodies) == 1
 
 
 def test_unverifiable_tls_is_final(test_pki: TestPki) -> None:
     transport = ScriptedTransport(None, [TransportError("TLS: CERTIFICATE_VERIFY_FAILED", retryable=False)])
     with pytest.raises(SendError) as info:
         make_sender(test_pki, transport).send(example(), target=target(test_pki))
-    assert not info.value.retryable and len(info.value.attempts) == 1
+    assert not info.value.retryable
+    assert len(info.value.attempts) == 1
     assert info.value.attempts[0].outcome is AttemptOutcome.FAILED
 
 
@@ -150,7 +166,8 @@ def test_duplicate_refusal_after_unknown_outcome_says_probably_delivered(test_pk
     transport = ScriptedTransport(DirectTransport(receiver), ["real-then-timeout", duplicate])
     with pytest.raises(RefusedError) as info:
         make_sender(test_pki, transport).send(example(), target=target(test_pki))
-    assert info.value.probably_delivered and info.value.code == "EBMS:0004"
+    assert info.value.probably_delivered
+    assert info.value.code == "EBMS:0004"
 
 
 def test_not_serviced_is_known_before_anything_is_sent(test_pki: TestPki) -> None:
