@@ -234,6 +234,9 @@ class InboundStore:
         self._clock = clock
         if migrate_schema:
             migrate(self.engine, COMPONENT, MIGRATIONS)
+        # built once: SQLAlchemy then reuses its compiled form (values travel as parameters)
+        insert: Any = (pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert)(inbound)
+        self._insert = insert.on_conflict_do_nothing(index_elements=["message_id"]).returning(inbound.c.id)
 
     @property
     def dialect(self) -> str:
@@ -284,11 +287,10 @@ class InboundStore:
             "evidence": json.dumps(item.evidence, sort_keys=True), "delivery_state": DeliveryState.PENDING.value,
             "attempts": 0, "next_attempt_at": now, "duplicates": 0,
         }
-        insert: Any = (pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert)(inbound)
-        stmt = insert.values(**values).on_conflict_do_nothing(index_elements=["message_id"]).returning(inbound.c.id)
+        stmt = self._insert
 
         def work(conn: sa.Connection) -> tuple[StoredInbound, bool]:
-            new_id = conn.execute(stmt).scalar()
+            new_id = conn.execute(stmt, values).scalar()
             row = conn.execute(sa.select(*_META_COLS).where(inbound.c.message_id == item.message_id)).one()
             return _row(row, full=False), new_id is not None
 
