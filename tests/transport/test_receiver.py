@@ -294,3 +294,21 @@ def test_streamed_body_is_capped_and_timed(app: AsgiTransport) -> None:
 
     assert app._call(call([b"x" * 16 * 1024] * 5, 0), 10) == 413
     assert app._call(call([b"x" * 10, b"y" * 10], 0.7), 10) == 408
+
+
+def test_logs_name_the_message_and_never_carry_the_payload(test_pki: TestPki, caplog: pytest.LogCaptureFixture
+                                                            ) -> None:
+    import logging
+
+    from peppol_response.server import JsonLogFormatter
+
+    receiver = make_receiver(test_pki)
+    with caplog.at_level(logging.INFO, logger="peppol_response"):
+        result = make_sender(test_pki, DirectTransport(receiver)).send(OWN_RESPONSE, target=target(test_pki))
+    (record,) = [r for r in caplog.records if getattr(r, "event", None) == "as4.receive"]
+    line = json.loads(JsonLogFormatter().format(record))
+    assert line["event"] == "as4.receive"
+    assert line["message_id"] == result.message_id
+    assert line["outcome"] == "receipted"
+    assert "7300010000001" not in caplog.text  # nothing of the document
+    assert "BEGIN" not in caplog.text  # no key material
