@@ -73,14 +73,16 @@ def test_send_and_serve(test_pki: TestPki, served: tuple[str, Path]) -> None:
     doc.write_bytes(OWN_RESPONSE)
     code, out = _send(test_pki, url, doc)
     assert code == 0, out
-    assert out["ok"] is True and out["receiver"] == "iso6523-actorid-upis::0088:7300010000002"
+    assert out["ok"] is True
+    assert out["receiver"] == "iso6523-actorid-upis::0088:7300010000002"
     message_id = str(out["message_id"])
     deadline = time.monotonic() + 10
     while not (tmp / "inbox" / f"{message_id}.xml").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert (tmp / "inbox" / f"{message_id}.xml").exists()
     meta = json.loads((tmp / "inbox" / f"{message_id}.json").read_text())
-    assert meta["sending_ap"] == "PXX000001" and meta["receipt_message_id"] == out["receipt_message_id"]
+    assert meta["sending_ap"] == "PXX000001"
+    assert meta["receipt_message_id"] == out["receipt_message_id"]
 
     # a receiver the server does not serve: refused with PEPPOL:NOT_SERVICED -> exit 1
     other = tmp / "other.xml"
