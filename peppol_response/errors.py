@@ -22,12 +22,26 @@ ignored as the protocol says, never trusted).
     │   ├── LocalOrderError                 ... we were about to send it
     │   └── RemoteOrderError                ... the peer sent it
     ├── As4Error                            an ebMS error: code (EBMS:0101 ...), severity, category
+    │   ├── ReceiptError                    sender side: no valid receipt (EBMS:0301/0302), retryable or not
+    │   └── PeerError                       sender side: the peer answered with an ebMS error signal
     ├── TrustError                          a certificate or signature cannot be trusted
+    │   ├── CertificateTrustError           one certificate refused (subject, serial, reason); subclasses:
+    │   │                                   Untrusted…, CertificateExpired…, …NotYetValid…, …Revoked…,
+    │   │                                   RevocationUnknown…, WrongCertificateUsageError
+    │   └── SignatureVerificationError      an XML signature that does not verify
     ├── DiscoveryError (LookupError)        SML/SMP lookup failed
-    │   └── NotServicedError                the receiver does not accept this document type/process
+    │   ├── NotServicedError                the receiver does not accept this document type/process
+    │   └── SmpVerificationError (+TrustError) SMP signature, signer or endpoint certificate refused
     ├── TransportError (ConnectionError)    HTTP/TLS failure; says whether a retry may help
+    │   └── SendError                       a message could not be delivered (attempts, MessageId)
+    │       ├── RefusedError                ... the receiving AP refused it (ebMS code): final
+    │       └── RetriesExhaustedError       ... every retryable attempt failed
     ├── StoreError                          the database or inbox failed
-    └── ConfigError (ValueError)            bad configuration or arguments
+    ├── ConfigError (ValueError)            bad configuration or arguments
+    ├── TransportStateError (ValueError)    a transport state change the tracker's table forbids
+    ├── NotFoundError (LookupError)         the tracker has no such invoice or response
+    └── WebhookVerificationError (ValueError)  a webhook request that cannot be trusted
+        └── WebhookReplayError              ... already received (retry or replay)
 """
 
 from __future__ import annotations
@@ -41,22 +55,42 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "As4Error",
     "BuildError",
+    "CertificateExpiredError",
+    "CertificateNotYetValidError",
+    "CertificateRevokedError",
+    "CertificateTrustError",
+    "CertificateValidityError",
     "CodeError",
     "ConfigError",
     "DiscoveryError",
     "EnvelopeError",
+    "IdentifierError",
     "LocalOrderError",
+    "NotFoundError",
     "NotServicedError",
     "OrderError",
     "Origin",
     "ParseError",
+    "PeerError",
     "PeppolResponseError",
+    "ReceiptError",
+    "RefusedError",
     "RemoteOrderError",
+    "RetriesExhaustedError",
+    "RevocationUnknownError",
+    "SendError",
+    "SignatureVerificationError",
+    "SmpVerificationError",
     "StoreError",
     "TransportError",
+    "TransportStateError",
     "TrustError",
     "UnsafeXmlError",
+    "UntrustedCertificateError",
     "ValidationError",
+    "WebhookReplayError",
+    "WebhookVerificationError",
+    "WrongCertificateUsageError",
 ]
 
 
@@ -224,6 +258,236 @@ class StoreError(PeppolResponseError):
 
 class ConfigError(PeppolResponseError, ValueError):
     """Bad configuration or arguments."""
+
+
+# --- identifiers, PKI and discovery (branch pki) ---------------------------------------------------------
+
+
+class IdentifierError(PeppolResponseError, ValueError):
+    """A Peppol participant, document type or process identifier that is malformed.
+
+    ``kind`` names the identifier ("participant identifier"), ``value`` the offending text.
+    """
+
+    def __init__(self, kind: str, value: object, problem: str) -> None:
+        self.kind = kind
+        self.value = value
+        self.problem = problem
+        super().__init__(f"{kind} {value!r} {problem}")
+
+
+class CertificateTrustError(TrustError):
+    """A certificate was refused. ``subject`` and ``serial`` (hex) name it; ``reason`` says why."""
+
+    def __init__(self, reason: str, *, subject: str | None = None, serial: str | None = None) -> None:
+        self.reason = reason
+        self.subject = subject
+        self.serial = serial
+        who = f"certificate {subject!r} (serial {serial})" if subject is not None else "certificate"
+        super().__init__(f"{who}: {reason}")
+
+
+class UntrustedCertificateError(CertificateTrustError):
+    """No path from the certificate to a trust anchor of the store (unknown issuer, bad signature, CA rules)."""
+
+
+class CertificateValidityError(CertificateTrustError):
+    """The certificate (or one in its chain) is outside its validity period at the time checked."""
+
+
+class CertificateExpiredError(CertificateValidityError):
+    """The certificate (or one in its chain) expired before the time checked."""
+
+
+class CertificateNotYetValidError(CertificateValidityError):
+    """The certificate (or one in its chain) is not valid yet at the time checked."""
+
+
+class CertificateRevokedError(CertificateTrustError):
+    """The certificate is revoked (CRL or OCSP said so, with a signed answer)."""
+
+
+class RevocationUnknownError(CertificateTrustError):
+    """Revocation could not be checked (CRL/OCSP unreachable, slow, stale or unsigned) under a hard-fail policy."""
+
+
+class WrongCertificateUsageError(CertificateTrustError):
+    """The certificate is not meant for this use (key usage, extended key usage, CA flag, seat id)."""
+
+
+class SignatureVerificationError(TrustError):
+    """An XML signature does not verify (digest or value mismatch, unsupported algorithm, bad structure)."""
+
+
+class SmpVerificationError(DiscoveryError, TrustError):
+    """An SMP answer whose signature or signer cannot be trusted, or whose endpoint certificate is refused."""
+
+
+# ---------------------------------------------------------------------------------------------------
+# AS4 core (peppol_response.as4): errors the sans-I/O core raises on top of As4Error.
+# ---------------------------------------------------------------------------------------------------
+
+
+class ReceiptError(As4Error):
+    """The sender found no valid receipt in a reply (raised locally, never sent).
+
+    ``code`` is ``EBMS:0301`` (MissingReceipt: no signal at all, e.g. an HTML page, a bare SOAP Fault or
+    junk) or ``EBMS:0302`` (InvalidReceipt: a receipt whose signature, signer, RefToMessageId or
+    non-repudiation digests do not check out). ``retryable`` says whether resending the *same* bytes may
+    help (a load balancer's 502 page: yes; a receipt signed by the wrong party: no). ``http_status`` is the
+    status the caller passed in, ``fault_reason`` the SOAP Fault text when there was one.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        description: str,
+        *,
+        retryable: bool,
+        http_status: int | None = None,
+        fault_reason: str | None = None,
+        ref_to_message_id: str | None = None,
+        short_description: str = "",
+    ) -> None:
+        super().__init__(
+            code,
+            description,
+            short_description=short_description,
+            severity="failure",
+            category="Communication",
+            ref_to_message_id=ref_to_message_id,
+            origin=Origin.REMOTE,
+        )
+        self.retryable = retryable
+        self.http_status = http_status
+        self.fault_reason = fault_reason
+
+
+class PeerError(As4Error):
+    """The receiving access point answered our message with an ebMS error signal.
+
+    The first error of the signal fills the usual :class:`As4Error` fields; ``signals`` holds the parsed
+    signal(s) (``peppol_response.as4.message.ErrorSignal``), ``signed`` whether the signal's signature
+    verified and its signer is trusted (an unsigned error can be forged by anyone on the path),
+    ``retryable`` is false for failures (final) and true when only warnings came back,
+    ``fault_reason`` the SOAP Fault text that came with it, if any. ``origin`` is LOCAL: the peer says
+    *our* message broke the protocol.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        description: str,
+        *,
+        signals: tuple[Any, ...],
+        signed: bool,
+        short_description: str = "",
+        severity: str = "failure",
+        category: str = "",
+        ref_to_message_id: str | None = None,
+        error_detail: str | None = None,
+        fault_reason: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(
+            code,
+            description,
+            short_description=short_description,
+            severity=severity,
+            category=category,
+            ref_to_message_id=ref_to_message_id,
+            origin=Origin.LOCAL,
+            error_detail=error_detail,
+        )
+        self.signals = signals
+        self.signed = signed
+        self.retryable = severity != "failure"
+        self.fault_reason = fault_reason
+        self.http_status = http_status
+
+
+# --------------------------------------------------------------------------------------------------
+# Tracker (peppol_response.tracker)
+# --------------------------------------------------------------------------------------------------
+
+
+class TransportStateError(PeppolResponseError, ValueError):
+    """A transport state change the transport state machine does not allow (e.g. receipted -> queued).
+
+    Transport state (queued, sent, receipted, failed) is separate from the business status (AB...PD).
+    """
+
+    def __init__(self, message: str, *, current: str | None, attempted: str) -> None:
+        self.current = current
+        self.attempted = attempted
+        super().__init__(message)
+
+
+class NotFoundError(PeppolResponseError, LookupError):
+    """The tracker has no invoice or response matching the reference given."""
+
+
+class WebhookVerificationError(PeppolResponseError, ValueError):
+    """A webhook request whose signature, timestamp or headers cannot be trusted; do not process it."""
+
+
+class WebhookReplayError(WebhookVerificationError):
+    """A webhook message id that was already received: a retry or a replay. Answer 2xx, do not process it."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Transport (peppol_response.as4.sender): a message that could not be delivered
+# --------------------------------------------------------------------------------------------------
+
+
+class SendError(TransportError):
+    """Sending a message failed for good; nothing more will be tried.
+
+    ``message_id`` is the AS4 MessageId every attempt carried (the same on each retry), ``attempts``
+    what each try got (``peppol_response.as4.sender.Attempt``), ``cause`` the last underlying error
+    (a :class:`PeerError`, :class:`ReceiptError` or :class:`TransportError`).
+    """
+
+    def __init__(self, message: str, *, retryable: bool, message_id: str, attempts: tuple[Any, ...],
+                 cause: BaseException | None = None, status: int | None = None) -> None:
+        super().__init__(message, retryable=retryable, status=status)
+        self.message_id = message_id
+        self.attempts = attempts
+        self.cause = cause
+
+
+class RefusedError(SendError):
+    """The receiving access point refused the message: resending the same bytes will not help.
+
+    Either it answered with an ebMS error signal of severity *failure* (``code`` is the ebMS code,
+    ``error_detail`` e.g. ``PEPPOL:NOT_SERVICED``), or its reply was a receipt that does not verify
+    (``code`` EBMS:0302, raised by us), or the HTTP status says the request itself is unacceptable
+    (413/414/415 without a signal: ``code`` None). ``probably_delivered`` is True when a peer
+    refused a retry as a *duplicate* after an earlier attempt's outcome was unknown: the first one most
+    likely arrived — check with the receiver before sending again.
+    """
+
+    def __init__(self, message: str, *, message_id: str, attempts: tuple[Any, ...],
+                 cause: BaseException | None = None, status: int | None = None, code: str | None = None,
+                 short_description: str = "", error_detail: str | None = None,
+                 probably_delivered: bool = False) -> None:
+        super().__init__(message, retryable=False, message_id=message_id, attempts=attempts, cause=cause,
+                         status=status)
+        self.code = code
+        self.short_description = short_description
+        self.error_detail = error_detail
+        self.probably_delivered = probably_delivered
+
+
+class RetriesExhaustedError(SendError):
+    """Every attempt failed in a way a retry might have fixed (timeouts, connection resets, HTTP 5xx,
+    HTML or empty answers) and the retry budget is spent. The message may or may not have arrived:
+    sending it again later *with the same MessageId* is safe (the receiver deduplicates)."""
+
+    def __init__(self, message: str, *, message_id: str, attempts: tuple[Any, ...],
+                 cause: BaseException | None = None, status: int | None = None) -> None:
+        super().__init__(message, retryable=True, message_id=message_id, attempts=attempts, cause=cause,
+                         status=status)
 
 
 # --------------------------------------------------------------------------------------------------

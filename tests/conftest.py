@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests._pki_fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PEPPOL_RESPONSE_SHARED", ROOT.parent / "shared"))
 CONFORMANCE = SHARED / "conformance"

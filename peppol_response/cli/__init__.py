@@ -16,6 +16,13 @@ from .. import __version__
 
 # command name -> "module:attribute" (modules under peppol_response.cli)
 COMMANDS: dict[str, str] = {
+    "build": "documents:build",
+    "demo": "documents:demo",
+    "pki": "pki:pki",
+    "show": "documents:show",
+    "send": "transport:send_cmd",
+    "serve": "transport:serve_cmd",
+    "track": "track:track",
     "validate": "validate:validate_command",
 }
 
