@@ -5,7 +5,8 @@
 
 Prints documents per second on one core (CPU time of this process, best of a few rounds) for:
 
-* the examples: our own bases plus the official examples when ``../shared/conformance`` is present;
+* the examples: the test corpus's bases, the project's ``examples/responses`` and the official examples
+  when ``../shared/conformance`` is present (all valid);
 * a mutated corpus of ``--corpus`` documents (the generator of the test suite: systematic and random
   mutations, most of them invalid, so the error paths are measured too);
 * the official pipeline on a sample of the same corpus, when ``saxonche`` is installed and
@@ -78,6 +79,7 @@ def main() -> int:
           f"calibration {calibration():.1f} M loop iterations/s")
 
     examples = [text.encode() for text in BASES.values()]
+    examples += [p.read_bytes() for p in sorted((ROOT / "examples" / "responses").glob("*.xml"))]
     examples += list(official_bases(CONFORMANCE if CONFORMANCE.is_dir() else None).values())
     ex_rate = cpu_rate(examples, validate)
     print(f"examples ({len(examples)} documents, valid): {ex_rate:,.0f} documents/s on one core")

@@ -33,6 +33,13 @@ def test_accepts_bytes_text_and_trees(make: object) -> None:
     assert report.kind is DocumentKind.INVOICE_RESPONSE
 
 
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[2] / "examples" / "responses").glob("*.xml")),
+                         ids=lambda p: p.name)
+def test_the_project_examples_are_valid(path: Path) -> None:
+    report = validate(path, strict=True)
+    assert report.valid, report.to_text(path.name)
+
+
 def test_accepts_paths(tmp_path: Path) -> None:
     path = tmp_path / "r.xml"
     path.write_bytes(FULL.encode())
