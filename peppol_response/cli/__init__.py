@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "send": "transport:send_cmd",
     "serve": "transport:serve_cmd",
     "track": "track:track",
+    "validate": "validate:validate_command",
 }
 
 

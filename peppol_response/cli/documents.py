@@ -368,8 +368,11 @@ class DemoContext:
 
 def _validator() -> tuple[str, Callable[[bytes], tuple[bool, list[str]]]]:
     """The validation the demo can run: the official-artefact validator when it is installed, else a re-parse."""
+    official: Callable[..., Any] | None
     try:
-        from ..validation import validate as official  # type: ignore[attr-defined, unused-ignore]
+        from .. import validation
+
+        official = validation.validate
     except ImportError:
         official = None
     if official is not None:
