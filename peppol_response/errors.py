@@ -33,8 +33,15 @@ ignored as the protocol says, never trusted).
     │   ├── NotServicedError                the receiver does not accept this document type/process
     │   └── SmpVerificationError (+TrustError) SMP signature, signer or endpoint certificate refused
     ├── TransportError (ConnectionError)    HTTP/TLS failure; says whether a retry may help
+    │   └── SendError                       a message could not be delivered (attempts, MessageId)
+    │       ├── RefusedError                ... the receiving AP refused it (ebMS code): final
+    │       └── RetriesExhaustedError       ... every retryable attempt failed
     ├── StoreError                          the database or inbox failed
-    └── ConfigError (ValueError)            bad configuration or arguments
+    ├── ConfigError (ValueError)            bad configuration or arguments
+    ├── TransportStateError (ValueError)    a transport state change the tracker's table forbids
+    ├── NotFoundError (LookupError)         the tracker has no such invoice or response
+    └── WebhookVerificationError (ValueError)  a webhook request that cannot be trusted
+        └── WebhookReplayError              ... already received (retry or replay)
 """
 
 from __future__ import annotations
@@ -59,6 +66,7 @@ __all__ = [
     "EnvelopeError",
     "IdentifierError",
     "LocalOrderError",
+    "NotFoundError",
     "NotServicedError",
     "OrderError",
     "Origin",
@@ -66,16 +74,22 @@ __all__ = [
     "PeerError",
     "PeppolResponseError",
     "ReceiptError",
+    "RefusedError",
     "RemoteOrderError",
+    "RetriesExhaustedError",
     "RevocationUnknownError",
+    "SendError",
     "SignatureVerificationError",
     "SmpVerificationError",
     "StoreError",
     "TransportError",
+    "TransportStateError",
     "TrustError",
     "UnsafeXmlError",
     "UntrustedCertificateError",
     "ValidationError",
+    "WebhookReplayError",
+    "WebhookVerificationError",
     "WrongCertificateUsageError",
 ]
 
@@ -390,3 +404,87 @@ class PeerError(As4Error):
         self.retryable = severity != "failure"
         self.fault_reason = fault_reason
         self.http_status = http_status
+
+
+# --------------------------------------------------------------------------------------------------
+# Tracker (peppol_response.tracker)
+# --------------------------------------------------------------------------------------------------
+
+
+class TransportStateError(PeppolResponseError, ValueError):
+    """A transport state change the transport state machine does not allow (e.g. receipted -> queued).
+
+    Transport state (queued, sent, receipted, failed) is separate from the business status (AB...PD).
+    """
+
+    def __init__(self, message: str, *, current: str | None, attempted: str) -> None:
+        self.current = current
+        self.attempted = attempted
+        super().__init__(message)
+
+
+class NotFoundError(PeppolResponseError, LookupError):
+    """The tracker has no invoice or response matching the reference given."""
+
+
+class WebhookVerificationError(PeppolResponseError, ValueError):
+    """A webhook request whose signature, timestamp or headers cannot be trusted; do not process it."""
+
+
+class WebhookReplayError(WebhookVerificationError):
+    """A webhook message id that was already received: a retry or a replay. Answer 2xx, do not process it."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Transport (peppol_response.as4.sender): a message that could not be delivered
+# --------------------------------------------------------------------------------------------------
+
+
+class SendError(TransportError):
+    """Sending a message failed for good; nothing more will be tried.
+
+    ``message_id`` is the AS4 MessageId every attempt carried (the same on each retry), ``attempts``
+    what each try got (``peppol_response.as4.sender.Attempt``), ``cause`` the last underlying error
+    (a :class:`PeerError`, :class:`ReceiptError` or :class:`TransportError`).
+    """
+
+    def __init__(self, message: str, *, retryable: bool, message_id: str, attempts: tuple[Any, ...],
+                 cause: BaseException | None = None, status: int | None = None) -> None:
+        super().__init__(message, retryable=retryable, status=status)
+        self.message_id = message_id
+        self.attempts = attempts
+        self.cause = cause
+
+
+class RefusedError(SendError):
+    """The receiving access point refused the message: resending the same bytes will not help.
+
+    Either it answered with an ebMS error signal of severity *failure* (``code`` is the ebMS code,
+    ``error_detail`` e.g. ``PEPPOL:NOT_SERVICED``), or its reply was a receipt that does not verify
+    (``code`` EBMS:0302, raised by us), or the HTTP status says the request itself is unacceptable
+    (413/414/415 without a signal: ``code`` None). ``probably_delivered`` is True when a peer
+    refused a retry as a *duplicate* after an earlier attempt's outcome was unknown: the first one most
+    likely arrived — check with the receiver before sending again.
+    """
+
+    def __init__(self, message: str, *, message_id: str, attempts: tuple[Any, ...],
+                 cause: BaseException | None = None, status: int | None = None, code: str | None = None,
+                 short_description: str = "", error_detail: str | None = None,
+                 probably_delivered: bool = False) -> None:
+        super().__init__(message, retryable=False, message_id=message_id, attempts=attempts, cause=cause,
+                         status=status)
+        self.code = code
+        self.short_description = short_description
+        self.error_detail = error_detail
+        self.probably_delivered = probably_delivered
+
+
+class RetriesExhaustedError(SendError):
+    """Every attempt failed in a way a retry might have fixed (timeouts, connection resets, HTTP 5xx,
+    HTML or empty answers) and the retry budget is spent. The message may or may not have arrived:
+    sending it again later *with the same MessageId* is safe (the receiver deduplicates)."""
+
+    def __init__(self, message: str, *, message_id: str, attempts: tuple[Any, ...],
+                 cause: BaseException | None = None, status: int | None = None) -> None:
+        super().__init__(message, retryable=True, message_id=message_id, attempts=attempts, cause=cause,
+                         status=status)

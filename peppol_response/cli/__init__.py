@@ -20,6 +20,9 @@ COMMANDS: dict[str, str] = {
     "demo": "documents:demo",
     "pki": "pki:pki",
     "show": "documents:show",
+    "send": "transport:send_cmd",
+    "serve": "transport:serve_cmd",
+    "track": "track:track",
 }
 
 
