@@ -488,3 +488,28 @@ class RetriesExhaustedError(SendError):
                  cause: BaseException | None = None, status: int | None = None) -> None:
         super().__init__(message, retryable=True, message_id=message_id, attempts=attempts, cause=cause,
                          status=status)
+
+
+# --------------------------------------------------------------------------------------------------
+# Validation layer (peppol_response.validation)
+#
+#     ConfigError
+#     └── RulesError              a rule file (schematron/*.xml) our engine cannot compile
+#     RulesEvaluationError        an XPath error inside a rule (always handled by the engine)
+
+__all__ += ["RulesError", "RulesEvaluationError"]
+
+
+class RulesError(ConfigError):
+    """A rule file (``schematron/*.xml``) or an expression in it that our engine cannot compile.
+
+    Raised when the rules are loaded, never while a document is validated.
+    """
+
+
+class RulesEvaluationError(PeppolResponseError):
+    """An XPath dynamic or type error while evaluating a rule (XPTY0004, FORG0001, ...).
+
+    The validation engine never lets it escape: an error in a rule context means "no match" and an
+    error in an assert makes that assert fail, as with the official Saxon pipeline (which aborts).
+    """

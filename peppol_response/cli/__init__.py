@@ -19,10 +19,11 @@ COMMANDS: dict[str, str] = {
     "build": "documents:build",
     "demo": "documents:demo",
     "pki": "pki:pki",
-    "show": "documents:show",
     "send": "transport:send_cmd",
     "serve": "transport:serve_cmd",
+    "show": "documents:show",
     "track": "track:track",
+    "validate": "validate:validate_command",
 }
 
 
