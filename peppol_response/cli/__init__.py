@@ -17,7 +17,8 @@ from .. import __version__
 # command name -> "module:attribute" (modules under peppol_response.cli)
 COMMANDS: dict[str, str] = {
     "build": "documents:build",
-    "demo": "documents:demo",
+    "demo": "demo:demo",
+    "network": "network:network",
     "pki": "pki:pki",
     "send": "transport:send_cmd",
     "serve": "transport:serve_cmd",

@@ -368,9 +368,11 @@ class DemoContext:
 
 def _validator() -> tuple[str, Callable[[bytes], tuple[bool, list[str]]]]:
     """The validation the demo can run: the official-artefact validator when it is installed, else a re-parse."""
+    import importlib
+
     try:
-        from ..validation import validate as official  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
+        official: Callable[[bytes], Any] | None = importlib.import_module("peppol_response.validation").validate
+    except (ImportError, AttributeError):
         official = None
     if official is not None:
 

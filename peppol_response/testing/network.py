@@ -307,6 +307,7 @@ class Participant:
         self._responses = InboxHandler(inbox, tracker=tracker, validate=True)
         self._documents = InboxHandler(inbox, validate=False)
         self._received: dict[tuple[str, str, str], list[_Received]] = {}
+        self._last_issued: dt.datetime | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -433,11 +434,21 @@ class Participant:
         """The response this participant would send for an invoice it received (nothing checked or sent).
 
         UQ, CA and RE without reasons get a plain one (the official rule R001 needs a clarification code).
-        ``amount`` with PD makes a partial payment when it is less than the amount due.
+        ``amount`` with PD makes a partial payment when it is less than the amount due. ``issued_at`` defaults
+        to now, but one second after this participant's previous response when that is not earlier: the order
+        rules compare issue times, to the second.
         """
         xml = self.received_invoice(invoice)
         rc = ResponseCode(code)
-        when = (issued_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+        if issued_at is None:
+            # Responses are ordered by issue time, to the second: never issue two at the same instant.
+            with self._lock:
+                now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+                when = now if self._last_issued is None or now > self._last_issued else (
+                    self._last_issued + dt.timedelta(seconds=1))
+                self._last_issued = when
+        else:
+            when = issued_at.astimezone(dt.UTC).replace(microsecond=0)
         options: dict[str, Any] = {"issued_on": when.date(), "issue_time": when.timetz(), "note": note}
         reasons, actions = list(reasons), list(actions)
         if rc.requires_clarification and not reasons and not actions:
@@ -772,7 +783,7 @@ class LocalNetwork:
             self._stack.callback(ap.stop)
             ap.start()
         # Stopping: first every sender's pooled connections (so no server waits for an idle keep-alive peer)
-        self._stack.callback(lambda: [ap.transport.close() for ap in self.access_points.values()])
+        self._stack.callback(self._close_connections)
         for pspec in self.specs:
             ap = self.access_points[pspec.access_point]
             url = self._tracker_url_for(pspec.name)
@@ -785,6 +796,10 @@ class LocalNetwork:
             for doc, proc in pspec.receives:
                 self.smp.register(participant.id, doc, proc, ap.url, ap.identity.certificate)
             self.dns.add_smp(participant.id, self.zone, self.smp.url)
+
+    def _close_connections(self) -> None:
+        for ap in self.access_points.values():
+            ap.transport.close()
 
     def close(self) -> None:
         """Stop servers and workers, close stores and trackers; remove a temporary work directory."""
