@@ -66,17 +66,22 @@ def peppol_network(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     from .pki import KeyCache
 
     options = dict(peppol_network_options)
-    cache = request.config.cache
+    cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider
     if "key_cache" not in options and cache is not None:
         options["key_cache"] = KeyCache(Path(cache.mkdir("peppol-response-test-keys")))
     workdir = options.pop("workdir", None) or tmp_path_factory.mktemp("peppol-network")
-    keep = request.config.getoption("--peppol-keep-network")
     with LocalNetwork(workdir, keep=True, **options) as net:
+        request.config.stash.setdefault(_WORKDIRS, []).append(net.workdir)
         yield net
-    if keep:
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(f"peppol-response: the local network's files are in {net.workdir}")
+
+
+_WORKDIRS = pytest.StashKey[list[Path]]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if config.getoption("--peppol-keep-network"):
+        for workdir in config.stash.get(_WORKDIRS, []):
+            terminalreporter.write_line(f"peppol-response: the local network's files are in {workdir}")
 
 
 @pytest.fixture

@@ -9,7 +9,13 @@ import pytest
 from lxml import etree
 
 from peppol_response.errors import ConfigError
-from peppol_response.identifiers import BILLING_CREDIT_NOTE, BILLING_INVOICE, BILLING_PROCESS, document_type_of, process_of
+from peppol_response.identifiers import (
+    BILLING_CREDIT_NOTE,
+    BILLING_INVOICE,
+    BILLING_PROCESS,
+    document_type_of,
+    process_of,
+)
 from peppol_response.invoice import read_invoice
 from peppol_response.reply import paid, reply_to
 from peppol_response.testing.invoices import TradeParty, from_example, make_invoice

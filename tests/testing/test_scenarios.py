@@ -161,7 +161,7 @@ def test_files_toml_json_and_folders(tmp_path: Path) -> None:
         load_scenario(tmp_path / "missing.toml")
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(ScenarioError, match="no .toml or .json"):
+    with pytest.raises(ScenarioError, match=r"no \.toml or \.json"):
         load_scenarios([empty])
 
 
