@@ -19,10 +19,12 @@ live in the tracker and never here.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.pool import StaticPool
 
 from ..db import Migration, make_engine, migrate, retryable
 from ..errors import StoreError
@@ -232,6 +235,8 @@ class InboundStore:
                  synchronous: str = "FULL", migrate_schema: bool = True) -> None:
         self.engine = make_engine(url, synchronous=synchronous)
         self._clock = clock
+        # an in-memory SQLite database is one shared connection: one transaction at a time on it
+        self._lock = threading.RLock() if isinstance(self.engine.pool, StaticPool) else None
         if migrate_schema:
             migrate(self.engine, COMPONENT, MIGRATIONS)
         # built once: SQLAlchemy then reuses its compiled form (values travel as parameters)
@@ -252,7 +257,7 @@ class InboundStore:
         delay = 0.01
         for attempt in range(8):
             try:
-                with self.engine.connect() as conn:
+                with self._lock or contextlib.nullcontext(), self.engine.connect() as conn:
                     if read:
                         conn = conn.execution_options(pr_read=True)
                     with conn.begin():
