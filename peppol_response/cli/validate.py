@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import sys
 import time
 from collections import Counter
@@ -153,7 +152,7 @@ def validate_command(fmt: str, strict: bool, jobs: int, paths: tuple[Path, ...])
     if svrl_many:
         out.write('<?xml version="1.0" encoding="UTF-8"?>\n<svrl-reports xmlns="urn:peppol-response:svrl-reports:1">\n')
     try:
-        for outcome in _outcomes(jobs_list, min(jobs, os.cpu_count() or jobs)):
+        for outcome in _outcomes(jobs_list, jobs):
             progress.step()
             tally[outcome.status] += 1
             counts.update(outcome.counts)

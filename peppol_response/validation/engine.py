@@ -43,7 +43,17 @@ from .. import codelists
 from ..errors import RulesError
 from ..resources import data_path
 from ..xmlsafe import parse_xml, qname
-from .xpath import Compiled, DynamicError, PathPattern, as_bool, as_string, compile_expression, compile_pattern
+from .pycompile import compile_rule_check
+from .xpath import (
+    Compiled,
+    DynamicError,
+    PathPattern,
+    as_bool,
+    as_string,
+    compile_expression,
+    compile_pattern,
+    element_text,
+)
 
 __all__ = [
     "RULES_NS",
@@ -98,6 +108,8 @@ class Rule:
     asserts: tuple[Assertion, ...]
     index: int
     matches: Callable[[etree._Element], bool] = field(init=False, repr=False)
+    check: Callable[[etree._Element], list[tuple[int, str | None]]] | None = field(default=None, repr=False)
+    _by_tag: dict[str, Callable[[etree._Element], bool]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         matchers = [alt.matcher() for alt in self.alternatives]
@@ -113,22 +125,49 @@ class Rule:
 
         self.matches = any_alternative
 
+    def matcher_for(self, tag: str) -> Callable[[etree._Element], bool]:
+        """The matcher of the alternatives that can match an element called ``tag`` (cached)."""
+        cache = self._by_tag
+        found = cache.get(tag)
+        if found is not None:
+            return found
+        relevant = [alt.matcher() for alt in self.alternatives if alt.last.tag in (tag, None)]
+        if len(relevant) == len(self.alternatives):
+            found = self.matches
+        elif len(relevant) == 1:
+            found = relevant[0]
+        else:
+            matchers = relevant
+
+            def some(el: etree._Element) -> bool:
+                for m in matchers:  # noqa: SIM110 - a plain loop is faster than any()
+                    if m(el):
+                        return True
+                return False
+
+            found = some
+        cache[tag] = found
+        return found
+
 
 class _TrieNode:
-    __slots__ = ("actions", "children", "rules", "star", "unknown")
+    __slots__ = ("actions", "actions_fired", "children", "rules", "star", "unknown", "unknown_fired")
 
     def __init__(self, slots: int) -> None:
         self.children: dict[str, _TrieNode] = {}
         self.rules: list[Rule | None] = [None] * slots  # rule for an element at exactly this path
         self.star: list[Rule | None] = [None] * slots  # rule for a child not named in the trie
-        # what to do for an element here / for a child not in the trie (by tag), per recording mode
-        self.actions: dict[bool, tuple[_Action, ...]] = {}
-        self.unknown: dict[tuple[str, bool], tuple[_Action, ...]] = {}
+        # what to do for an element here / for a child not in the trie (by tag); "fired": when every
+        # rule that fires is recorded (rules without asserts included)
+        self.actions: tuple[_Action, ...] | None = None
+        self.actions_fired: tuple[_Action, ...] | None = None
+        self.unknown: dict[str, tuple[_Action, ...]] = {}
+        self.unknown_fired: dict[str, tuple[_Action, ...]] = {}
 
 
-_Action = tuple[int, Any, Any]
-"""``(pattern index, rule or None, candidates or None)``: a fixed rule from the path trie, or the
-name-indexed candidates (a tuple of rules, or ``(attribute, buckets, default)`` when narrowed)."""
+_Action = tuple[int, Any, tuple[Any, ...], tuple[str, dict[str, tuple[Any, ...]]] | None]
+"""``(pattern index, rule, candidates, narrowing)``: a fixed rule (from the path trie), or ``None``
+and the name-indexed candidate rules, which ``(attribute, {value: rules})`` narrows when given."""
 
 
 @dataclass(slots=True)
@@ -159,6 +198,18 @@ class Pattern:
             except DynamicError:
                 continue  # an error in a context pattern is a non-match, as in Saxon
         return None
+
+
+EMPTY_ELEMENT_XPATH: Final = "//*[(not(*) and not(normalize-space()))]"
+"""The XPath 1.0 form of the empty-element context (PEPPOL-COMMON-R001), evaluated inline."""
+_XML_WS: Final = " \t\n\r"
+
+
+def _has_element_child(el: etree._Element) -> bool:
+    for child in el:  # noqa: SIM110 - faster than any()
+        if isinstance(child.tag, str):
+            return True
+    return False
 
 
 _XPATHS = threading.local()
@@ -208,8 +259,12 @@ class RuleSet:
         self.patterns = patterns
         self.source = source
         self._trie = self._build_trie()
-        self._prefiltered = tuple(i for i, p in enumerate(patterns) if p.wild_xpath is not None)
-        self._deep: dict[tuple[str, bool], tuple[_Action, ...]] = {}
+        prefiltered = [i for i, p in enumerate(patterns) if p.wild_xpath is not None]
+        # The empty-element idiom (PEPPOL-COMMON-R001) is tested inline during the walk instead.
+        self._empty_idiom = tuple(i for i in prefiltered if patterns[i].wild_xpath == EMPTY_ELEMENT_XPATH)
+        self._prefiltered = tuple(i for i in prefiltered if i not in self._empty_idiom)
+        self._deep: dict[str, tuple[_Action, ...]] = {}
+        self._deep_fired: dict[str, tuple[_Action, ...]] = {}
         self._root: dict[tuple[str, bool], tuple[_Action, ...]] = {}
         self.asserts: tuple[Assertion, ...] = tuple(
             a for p in patterns for r in p.rules for a in r.asserts
@@ -287,117 +342,117 @@ class RuleSet:
                 keep.extend(found)
                 selected[i] = {id(e) for e in found}
 
-        trie = self._trie
-        node = trie.children.get(root.tag)
-        nodes: dict[etree._Element, _TrieNode | None] = {root: node}
+        top = self._trie.children.get(root.tag)
+        nodes: dict[etree._Element, _TrieNode | None] = {root: top}
+        deep = self._deep_fired if record_fired else self._deep
         # holding every proxy keeps lxml from re-creating them when rules look at parents and children
         elements = list(root.iter(etree.Element))
+        empty_idiom = self._empty_idiom
         for el in elements:
-            if el is root:
-                actions = self._root_actions(root.tag, node, record_fired)
+            size = len(el)
+            if empty_idiom:
+                # //*[not(*) and not(normalize-space())], the libxml2-free way
+                if size:
+                    empty = not _has_element_child(el) and not element_text(el).strip(_XML_WS)
+                else:
+                    text = el.text
+                    empty = text is None or not text.strip(_XML_WS)
+                if empty:
+                    for i in empty_idiom:
+                        selected.setdefault(i, set()).add(id(el))
+            parent = el.getparent()
+            if parent is None:
+                actions = self._root_actions(root.tag, top, record_fired)
             else:
-                parent = el.getparent()
-                parent_node = nodes.get(parent) if parent is not None else None
                 tag = el.tag
+                parent_node = nodes[parent]
                 if parent_node is not None:
                     node = parent_node.children.get(tag)
                     if node is not None:
-                        cached = node.actions.get(record_fired)
+                        cached = node.actions_fired if record_fired else node.actions
                         actions = cached if cached is not None else self._node_actions(node, tag, record_fired)
                     else:
-                        key = (tag, record_fired)
-                        cached = parent_node.unknown.get(key)
-                        actions = cached if cached is not None else self._unknown_actions(parent_node, key)
+                        cached = (parent_node.unknown_fired if record_fired else parent_node.unknown).get(tag)
+                        actions = cached if cached is not None else self._unknown_actions(parent_node, tag,
+                                                                                          record_fired)
                 else:
                     node = None
-                    cached = self._deep.get((tag, record_fired))
+                    cached = deep.get(tag)
                     actions = cached if cached is not None else self._deep_actions(tag, record_fired)
-                nodes[el] = node
-            for i, rule, candidates in actions:
+                if size:
+                    nodes[el] = node
+            if selected and any(id(el) in ids for ids in selected.values()):
+                actions = self._with_prefiltered(el, actions, selected)
+            for i, rule, candidates, narrow in actions:
                 if rule is None:
-                    rule = self._choose(el, candidates, i, selected)
+                    if narrow is not None:
+                        # "\0" cannot occur in XML: an absent attribute falls to the default candidates
+                        candidates = narrow[1].get(el.get(narrow[0], "\0"), candidates)
+                    for candidate, matches in candidates:
+                        try:
+                            if matches(el):
+                                rule = candidate
+                                break
+                        except DynamicError:
+                            continue  # an error in a context pattern is a non-match, as in Saxon
                     if rule is None:
                         continue
                 if fired is not None:
                     fired[i].append(rule.context)
+                check = rule.check
+                if check is not None:
+                    failed = check(el)
+                    if failed:
+                        asserts = rule.asserts
+                        failures[i].extend(Failure(asserts[k], el, error) for k, error in failed)
+                    continue
                 for a in rule.asserts:
                     try:
-                        ok = a.test(el)
+                        if not a.test(el):
+                            failures[i].append(Failure(a, el))
                     except DynamicError as exc:
                         failures[i].append(Failure(a, el, str(exc)))
-                        continue
-                    if not ok:
-                        failures[i].append(Failure(a, el))
-            if selected:
-                for i, ids in selected.items():
-                    if id(el) in ids and not self._has_name_action(actions, i):
-                        rule = self._first(el, patterns[i].wild_below_root)
-                        if rule is not None:
-                            if fired is not None:
-                                fired[i].append(rule.context)
-                            self._run(rule, el, failures[i])
         return Evaluation(failures, fired)
 
-    @staticmethod
-    def _has_name_action(actions: tuple[_Action, ...], index: int) -> bool:
-        return any(i == index and rule is None for i, rule, _c in actions)
-
-    @staticmethod
-    def _run(rule: Rule, el: etree._Element, out: list[Failure]) -> None:
-        for a in rule.asserts:
-            try:
-                ok = a.test(el)
-            except DynamicError as exc:
-                out.append(Failure(a, el, str(exc)))
-                continue
-            if not ok:
-                out.append(Failure(a, el))
-
-    @staticmethod
-    def _first(el: etree._Element, candidates: tuple[Rule, ...]) -> Rule | None:
-        for rule in candidates:
-            try:
-                if rule.matches(el):
-                    return rule
-            except DynamicError:
-                continue  # an error in a context pattern is a non-match, as in Saxon
-        return None
-
-    def _choose(self, el: etree._Element, candidates: Any, index: int, selected: dict[int, set[int]]) -> Rule | None:
-        """First matching rule among name-indexed candidates (narrowed by an attribute when possible)."""
-        if type(candidates) is tuple and candidates and type(candidates[0]) is str:
-            attr, buckets, default, with_wild = candidates
-            rules = buckets.get(el.get(attr), default)
-            if with_wild is not None and index in selected and id(el) in selected[index]:
-                rules = with_wild.get(el.get(attr), with_wild[None])
-        else:
-            rules, with_wild = candidates
-            if with_wild is not None and index in selected and id(el) in selected[index]:
-                rules = with_wild
-        return self._first(el, rules)
+    def _with_prefiltered(self, el: etree._Element, actions: tuple[_Action, ...],
+                          selected: dict[int, set[int]]) -> tuple[_Action, ...]:
+        """The actions of an element that a prefiltered wildcard context selected: for those patterns,
+        all candidates (wildcard rules included) in rule order, narrowed by nothing."""
+        chosen = {i for i, ids in selected.items() if id(el) in ids}
+        out = [a for a in actions if a[0] not in chosen]
+        is_root = el.getparent() is None
+        for i in chosen:
+            p = self.patterns[i]
+            rules = p.by_tag.get(el.tag, p.wild if is_root else p.wild_below_root)
+            out.append((i, None, tuple((r, r.matches) for r in rules), None))
+        out.sort(key=lambda a: a[0])
+        return tuple(out)
 
     def _name_action(self, index: int, tag: str, *, is_root: bool) -> _Action | None:
-        """The candidates of name-indexed pattern ``index`` for an element called ``tag``."""
+        """The candidates of name-indexed pattern ``index`` for an element called ``tag``.
+
+        A prefiltered wildcard rule is left out here: it is tried only on the elements its XPath 1.0
+        form selected (see :meth:`_with_prefiltered`).
+        """
         p = self.patterns[index]
         wild = p.wild if is_root else p.wild_below_root
         prefiltered = p.wild_xpath is not None and not is_root
-        full = p.by_tag.get(tag, wild)
-        plain = tuple(r for r in full if r not in p.wild_below_root) if prefiltered else full
+        strip = set(map(id, p.wild_below_root)) if prefiltered else set()
+
+        def keep(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+            return tuple(r for r in rules if id(r) not in strip) if strip else rules
+
+        def pairs(rules: tuple[Rule, ...]) -> tuple[tuple[Rule, Callable[[etree._Element], bool]], ...]:
+            return tuple((r, r.matcher_for(tag)) for r in keep(rules))
+
         narrowed = p.by_attr.get(tag)
         if narrowed is not None:
             attr, buckets = narrowed
-            default = p.by_tag.get(tag, ())
-            if prefiltered:
-                strip = set(map(id, p.wild_below_root))
-                plain_buckets = {v: tuple(r for r in rs if id(r) not in strip) for v, rs in buckets.items()}
-                plain_default = tuple(r for r in default if id(r) not in strip)
-                with_wild: dict[str | None, tuple[Rule, ...]] = dict(buckets.items())
-                with_wild[None] = default
-                return (index, None, (attr, plain_buckets, plain_default, with_wild))
-            return (index, None, (attr, buckets, default, None))
-        if not plain:
-            return None  # nothing to try (a prefiltered wildcard is tried only on the elements selected for it)
-        return (index, None, (plain, full if prefiltered else None))
+            return (index, None, pairs(p.by_tag.get(tag, ())), (attr, {v: pairs(rs) for v, rs in buckets.items()}))
+        candidates = pairs(p.by_tag.get(tag, wild))
+        if not candidates:
+            return None
+        return (index, None, candidates, None)
 
     def _actions(self, tag: str, trie_rules: list[Rule | None] | None, record_fired: bool, *,
                  is_root: bool = False) -> tuple[_Action, ...]:
@@ -406,7 +461,7 @@ class RuleSet:
             if p.trie_slot is not None:
                 rule = trie_rules[p.trie_slot] if trie_rules is not None else None
                 if rule is not None and (rule.asserts or record_fired):
-                    out.append((i, rule, None))
+                    out.append((i, rule, (), None))
             else:
                 action = self._name_action(i, tag, is_root=is_root)
                 if action is not None:
@@ -414,15 +469,21 @@ class RuleSet:
         return tuple(out)
 
     def _node_actions(self, node: _TrieNode, tag: str, record_fired: bool) -> tuple[_Action, ...]:
-        actions = node.actions[record_fired] = self._actions(tag, node.rules, record_fired)
+        actions = self._actions(tag, node.rules, record_fired)
+        if record_fired:
+            node.actions_fired = actions
+        else:
+            node.actions = actions
         return actions
 
-    def _unknown_actions(self, parent: _TrieNode, key: tuple[str, bool]) -> tuple[_Action, ...]:
-        actions = parent.unknown[key] = self._actions(key[0], parent.star, key[1])
+    def _unknown_actions(self, parent: _TrieNode, tag: str, record_fired: bool) -> tuple[_Action, ...]:
+        actions = self._actions(tag, parent.star, record_fired)
+        (parent.unknown_fired if record_fired else parent.unknown)[tag] = actions
         return actions
 
     def _deep_actions(self, tag: str, record_fired: bool) -> tuple[_Action, ...]:
-        actions = self._deep[(tag, record_fired)] = self._actions(tag, None, record_fired)
+        actions = self._actions(tag, None, record_fired)
+        (self._deep_fired if record_fired else self._deep)[tag] = actions
         return actions
 
     def _root_actions(self, tag: str, node: _TrieNode | None, record_fired: bool) -> tuple[_Action, ...]:
@@ -487,7 +548,10 @@ class _Loader:
             except RulesError as exc:
                 raise RulesError(f"{path.name} line {rel.sourceline}: {exc}") from None
             self.rule_count += 1
-            rules.append(Rule(context, alternatives, asserts, self.rule_count))
+            rule = Rule(context, alternatives, asserts, self.rule_count)
+            if asserts:
+                rule.check = compile_rule_check([a.test_text for a in asserts], self.namespaces, self.variables)
+            rules.append(rule)
         pattern = Pattern(pid, rules, namespaces=dict(self.namespaces))
         if rules and all(alt.is_simple_absolute for r in rules for alt in r.alternatives):
             pattern.trie_slot = sum(1 for p in self.patterns if p.trie_slot is not None)

@@ -43,6 +43,7 @@ from .xpath import (
 
 __all__ = [
     "FUNCTIONS",
+    "STRING_FUNCTIONS",
     "abn",
     "add_piva",
     "check_cf",
@@ -56,6 +57,7 @@ __all__ = [
     "mod97_0208",
     "xp_substring",
     "xp_translate",
+    "xpath_regex",
 ]
 
 Fn = Callable[[Any], Any]
@@ -75,6 +77,12 @@ def _xp_round(x: float) -> float:
 
 def xp_substring(s: str, start: float, length: float | None = None) -> str:
     """XPath ``substring``: characters at positions ``p`` with ``round(start) <= p < round(start)+round(length)``."""
+    if type(start) is int and (length is None or type(length) is int):
+        begin = max(start, 1)
+        if length is None:
+            return s[begin - 1 :]
+        stop = start + length
+        return s[begin - 1 : stop - 1] if stop > begin else ""
     rs = _xp_round(float(start))
     end = math.inf if length is None else rs + _xp_round(float(length))
     if math.isnan(rs) or math.isnan(end):
@@ -96,18 +104,29 @@ def xp_translate(s: str, src: str, dst: str) -> str:
 
 
 def _digit_value(ch: str) -> float:
+    if len(ch) == 1 and "0" <= ch <= "9":
+        return float(ord(ch) - 48)
     return to_double(ch) if ch else math.nan
 
 
 # -- identifier checks (semantics of the official u: functions) ------------------------------------
 
 
+def _weighted(body: str, weights: tuple[int, ...]) -> int:
+    """Sum of code point minus 48 times the cycling weights, from the right (as the XPath does)."""
+    total = 0
+    i = 0
+    cycle = len(weights)
+    for ch in reversed(body):
+        total += (ord(ch) - 48) * weights[i]
+        i = i + 1 if i + 1 < cycle else 0
+    return total
+
+
 def gln(val: str) -> bool:
     """GS1 check digit over the whole string (``u:gln``): weights 3,1,3... from the right."""
     n = len(val) - 1
-    body = val[: max(n, 0)]
-    digits = [ord(c) - 48 for c in reversed(body)]
-    weighted = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits))
+    weighted = _weighted(val[: max(n, 0)], (3, 1))
     check = _digit_value(val[n : n + 1] if n >= 0 else "")
     return _mod(10 - _mod(weighted, 10), 10) == check
 
@@ -117,9 +136,7 @@ def mod11(val: str) -> bool:
     if not to_double(val) > 0:
         return False
     n = len(val) - 1
-    body = val[: max(n, 0)]
-    digits = [ord(c) - 48 for c in reversed(body)]
-    weighted = sum(d * ((i % 6) + 2) for i, d in enumerate(digits))
+    weighted = _weighted(val[: max(n, 0)], (2, 3, 4, 5, 6, 7))
     check = _digit_value(val[n : n + 1] if n >= 0 else "")
     return _mod(11 - _mod(weighted, 11), 11) == check
 
@@ -325,7 +342,7 @@ def _build_concat(args: list[Compiled], asts: list[tuple[Any, ...]], text: str) 
 _XP_CLASS: Final = re.compile(r"\\.|\[(?:\\.|[^\]])*\]|.", re.DOTALL)
 
 
-def _xpath_regex(pattern: str, flags: str) -> re.Pattern[str]:
+def xpath_regex(pattern: str, flags: str) -> re.Pattern[str]:
     """Translate an XPath regular expression (the subset our rules use) to Python's dialect."""
     if any(f not in "i" for f in flags):
         raise RulesError(f"regex flags {flags!r} are not supported")
@@ -346,7 +363,7 @@ def _xpath_regex(pattern: str, flags: str) -> re.Pattern[str]:
 def _build_matches(args: list[Compiled], asts: list[tuple[Any, ...]], text: str) -> Compiled:
     if asts[1][0] != "str" or (len(asts) > 2 and asts[2][0] != "str"):
         raise RulesError(f"matches() needs a literal pattern (and flags) in {text!r}")
-    regex = _xpath_regex(asts[1][1], asts[2][1] if len(asts) > 2 else "")
+    regex = xpath_regex(asts[1][1], asts[2][1] if len(asts) > 2 else "")
     s = as_string(args[0])
     search = regex.search
     return Compiled(lambda ctx: search(s(ctx)) is not None, BOOLEAN, text)
@@ -420,3 +437,17 @@ FUNCTIONS: Final[dict[str, FunctionSpec]] = {
     "u:addPIVA": FunctionSpec(2, 2, _build_add_piva),
 }
 """Every function a rule expression may call, by its prefixed name."""
+
+STRING_FUNCTIONS: Final[dict[str, tuple[Callable[[str], Any], str]]] = {
+    "u:gln": (gln, BOOLEAN),
+    "u:mod11": (mod11, BOOLEAN),
+    "u:mod97-0208": (mod97_0208, BOOLEAN),
+    "u:abn": (abn, BOOLEAN),
+    "u:checkSEOrgnr": (check_se_orgnr, BOOLEAN),
+    "u:checkCodiceIPA": (check_codice_ipa, BOOLEAN),
+    "u:checkCF": (check_cf, BOOLEAN),
+    "u:checkCF16": (check_cf16, BOOLEAN),
+    "u:checkPIVA": (check_piva, NUMBER),
+    "u:checkPIVAseIT": (check_piva_se_it, BOOLEAN),
+}
+"""The one-argument ``u:`` functions as plain Python functions of a string, with their result kind."""

@@ -126,6 +126,8 @@ _DATE: Final = re.compile(r"(-?)([0-9]{4,})-([0-9]{2})-([0-9]{2})(?:Z|[+-][0-9]{
 
 def _calendar_error(text: str) -> bool:
     """True when a value of the xs:date *pattern* names no real day (31 April, 29 February 2023, year 0)."""
+    if len(text) == 10 and text[4] == "-" and (text[8] in "01" or text[8:10] < "29") and text[:4] != "0000":
+        return False  # the common YYYY-MM-DD with a day before the 29th exists in every month
     m = _DATE.fullmatch(text.strip(" \t\n\r"))
     if m is None:
         return False  # the schema pattern reports it

@@ -104,6 +104,9 @@ def _kind(root: etree._Element) -> DocumentKind:
     return DocumentKind.INVOICE_RESPONSE
 
 
+_QNAMES: dict[str, str] = {}
+
+
 def location(el: etree._Element) -> str:
     """The SVRL-style XPath of an element (``/ubl:ApplicationResponse[1]/cac:Status[2]``).
 
@@ -115,7 +118,12 @@ def location(el: etree._Element) -> str:
         tag = node.tag
         if isinstance(tag, str):
             index = 1 + sum(1 for _ in node.itersiblings(tag, preceding=True))
-            steps.append(f"{qname(tag)}[{index}]")
+            name = _QNAMES.get(tag)
+            if name is None:
+                name = qname(tag)
+                if len(_QNAMES) < 4096:  # bounded: hostile documents may use any number of names
+                    _QNAMES[tag] = name
+            steps.append(f"{name}[{index}]")
         else:  # pragma: no cover - rules only report elements
             steps.append("node()[1]")
         node = node.getparent()

@@ -112,6 +112,9 @@ def normalize_space(text: str) -> str:
     """XPath ``normalize-space``: only space, tab, CR and LF count as whitespace (not NBSP)."""
     if not text:
         return ""
+    if text.isascii():
+        # For ASCII, str.split() also splits on \v, \f and \x1c-\x1f, which XML 1.0 text cannot contain.
+        return " ".join(text.split())
     return _WS_RUN.sub(" ", text).strip(" ")
 
 
@@ -841,6 +844,13 @@ class _Compiler:
             out.append(as_bool(c))
         return out
 
+    def generated_preds(self, preds: list[tuple[Any, ...]]) -> list[Fn]:
+        """Like :meth:`_preds`, with the generated-function backend (for rule contexts)."""
+        from .pycompile import compile_boolean
+
+        self._preds(preds)  # validates (positional predicates are refused)
+        return [compile_boolean(self, p) for p in preds]
+
     def _step(self, step: tuple[Any, ...]) -> Callable[[list[Any]], list[Any]]:
         kind = step[0]
         preds = self._preds(step[-1])
@@ -986,15 +996,25 @@ def _to_bool_for_compare(v: Any) -> bool:
 
 
 def compile_expression(
-    text: str, namespaces: dict[str, str], variables: dict[str, frozenset[str]] | None = None
+    text: str, namespaces: dict[str, str], variables: dict[str, frozenset[str]] | None = None, *,
+    generate: bool = True,
 ) -> Compiled:
-    """Compile an XPath expression of our subset. Raises :class:`RulesError` for anything else."""
+    """Compile an XPath expression of our subset. Raises :class:`RulesError` for anything else.
+
+    With ``generate`` (the default) the effective boolean value (``ebv``, used by :func:`as_bool`) is
+    a generated function (:mod:`.pycompile`); ``generate=False`` keeps the closure backend only.
+    """
     parser = _Parser(text)
     ast = parser.expr()
     if not parser.at("end"):
         raise parser.fail(f"unexpected {parser.tok.value!r}")
-    compiled = _Compiler(_Env(namespaces, variables or {}), text).compile(ast)
-    return Compiled(compiled.fn, compiled.kind, text, compiled.ebv, compiled.string)
+    compiler = _Compiler(_Env(namespaces, variables or {}), text)
+    compiled = compiler.compile(ast)
+    if not generate or compiled.kind == SET:
+        return Compiled(compiled.fn, compiled.kind, text, compiled.ebv, compiled.string)
+    from .pycompile import compile_boolean
+
+    return Compiled(compiled.fn, compiled.kind, text, compile_boolean(compiler, ast), compiled.string)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1192,9 +1212,11 @@ def _xpath1_predicate(ast: tuple[Any, ...]) -> str | None:
 
 
 def compile_pattern(
-    text: str, namespaces: dict[str, str], variables: dict[str, frozenset[str]] | None = None
+    text: str, namespaces: dict[str, str], variables: dict[str, frozenset[str]] | None = None, *,
+    generate: bool = True,
 ) -> tuple[PathPattern, ...]:
-    """Compile a rule context (a union of path patterns on elements)."""
+    """Compile a rule context (a union of path patterns on elements); predicates use the generated
+    backend unless ``generate=False``."""
     parser = _Parser(text)
     env = _Env(namespaces, variables or {})
     compiler = _Compiler(env, text)
@@ -1213,7 +1235,7 @@ def compile_pattern(
             parser.i += 1
             test, tag = _name_test(env, t.value)
             pred_asts = parser.predicates()
-            preds = tuple(compiler._preds(pred_asts))
+            preds = tuple(compiler.generated_preds(pred_asts) if generate else compiler._preds(pred_asts))
             steps.append(Step(t.value, test, tag, preds, _attr_eq(pred_asts[0]) if pred_asts else None))
             rendered = [_xpath1_predicate(p) for p in pred_asts]
             step_texts.append(None if t.value.startswith("*:") or None in rendered
