@@ -1,4 +1,4 @@
-"""``peppol-response build``, ``show`` and ``demo --documents-only`` through click's runner and as a real console script."""
+"""``peppol-response build``, ``show`` and ``demo --documents-only``: click's runner and a real console script."""
 
 from __future__ import annotations
 
