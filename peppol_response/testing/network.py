@@ -477,26 +477,32 @@ class Participant:
             self.tracker.can_send(key, state)  # LocalOrderError: nothing built leaves the building
         xml = resp.to_xml()
         timings: dict[str, float] = {"build": _ms(t0)}
+        t1 = time.perf_counter()
         try:
             outbox = self.access_point.envelope(xml, country_c1=self.party.country)
         except NotServicedError as exc:
             return SentResponse(key, resp, xml, state, force, None, error=str(exc), not_serviced=True,
                                 timings=timings)
+        timings["discover"] = _ms(t1)
+        t1 = time.perf_counter()
         recorded = self.tracker.record_sent(resp, force=force, transport_state="queued")
+        timings["record"] = _ms(t1)
         sent = SentResponse(key, resp, xml, state, force, recorded, held=True, timings=timings, _outbox=outbox)
         if hold:
             return sent
-        return self.release(sent, wait=wait, _t0=t0)
+        return self.release(sent, wait=wait, _t0=t0, _rediscover=False)
 
-    def release(self, held: SentResponse, *, wait: bool = True, _t0: float | None = None) -> SentResponse:
+    def release(self, held: SentResponse, *, wait: bool = True, _t0: float | None = None,
+                _rediscover: bool = True) -> SentResponse:
         """Send a response that :meth:`reply` held in the outbox (discovery is asked again now)."""
         if not held.held or held._outbox is None or held.recorded is None:
             raise ConfigError("only a held response (reply(..., hold=True)) can be released, and only once")
         t0 = _t0 if _t0 is not None else time.perf_counter()
         timings = dict(held.timings)
         pk = held.recorded.response_pk
+        outbox = replace(held._outbox, target=None) if _rediscover else held._outbox
         try:
-            sent = self.access_point.deliver(held._outbox)
+            sent = self.access_point.deliver(outbox)
         except NotServicedError as exc:
             self.tracker.set_response_transport(pk, "failed")
             return replace(held, held=False, error=str(exc), not_serviced=True, timings=timings, _outbox=None)
@@ -559,6 +565,8 @@ def _inbox_meta(inbox: Path, message_id: str) -> dict[str, Any]:
 class _Outbox:
     sbd: bytes
     header: SbdhHeader
+    target: Target | None = None
+    """Where discovery said to send it (None: ask again when sending)."""
 
 
 @dataclass(frozen=True)
@@ -619,13 +627,12 @@ class AccessPoint:
     def envelope(self, document: bytes, *, country_c1: str) -> _Outbox:
         """Wrap in the SBDH and check discovery (NotServicedError before anything is stored or sent)."""
         sbd, header = self.sender.envelope(document, country_c1=country_c1)
-        self.sender.resolve(header)
-        return _Outbox(sbd, header)
+        return _Outbox(sbd, header, self.sender.resolve(header))
 
     def deliver(self, outbox: _Outbox) -> _Sent:
-        """Find the receiver now, sign, encrypt and POST until a verified receipt comes back."""
+        """Sign, encrypt and POST until a verified receipt comes back (finding the receiver first if need be)."""
         t0 = time.perf_counter()
-        target: Target = self.sender.resolve(outbox.header)
+        target: Target = outbox.target or self.sender.resolve(outbox.header)
         outbound = self.sender.prepare(outbox.sbd, outbox.header, target)
         result = self.sender.deliver(outbound, target.url)
         return _Sent(result, outbox.header, target.url, seat_of(result.receipt.signer) or "?", _ms(t0))
