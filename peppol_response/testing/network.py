@@ -734,6 +734,7 @@ class LocalNetwork:
         self.access_points: dict[str, AccessPoint] = {}
         self.participants: dict[str, Participant] = {}
         self._stack = contextlib.ExitStack()
+        self._threads: list[threading.Thread] = []
         self.started_in: float | None = None
 
     # -- life cycle ---------------------------------------------------------------------------------------
@@ -747,6 +748,7 @@ class LocalNetwork:
     def start(self) -> LocalNetwork:
         """Start everything; on any failure stop what was started and raise :class:`NetworkError`."""
         t0 = time.perf_counter()
+        before = set(threading.enumerate())
         try:
             self._start()
         except BaseException as exc:
@@ -755,6 +757,7 @@ class LocalNetwork:
                 raise
             raise NetworkError(f"the local network did not start: {type(exc).__name__}: {exc}") from exc
         self.started_in = time.perf_counter() - t0
+        self._threads = [t for t in threading.enumerate() if t not in before]
         return self
 
     def _keys(self) -> KeyCache:
@@ -910,9 +913,8 @@ class LocalNetwork:
         return run_scenario(self, scenario, **options)
 
     def threads(self) -> list[threading.Thread]:
-        """The threads this network runs (servers, delivery workers, DNS) — for leak checks."""
-        names = ("uvicorn-", "local-smp", "local-dns", "as4-delivery")
-        return [t for t in threading.enumerate() if t.name.startswith(names)]
+        """The threads this network started that still run (servers, delivery workers, DNS) — for leak checks."""
+        return [t for t in self._threads if t.is_alive()]
 
 
 def _redact(url: str) -> str:
