@@ -206,8 +206,8 @@ class Delivery:
     receipt_message_id: str
     sending_ap: str
     validation: Mapping[str, Any] | None = None
+    """The verdict of the receiving side's validation (Invoice Responses): ``valid`` and the findings' rules."""
     error: str | None = None
-    ingest: IngestResult | None = None
 
     @property
     def ok(self) -> bool:
@@ -320,10 +320,13 @@ class Participant:
 
     # -- receiving (called by the access point's delivery worker) ---------------------------------------
 
-    def _deliver(self, msg: InboundMessage) -> tuple[Mapping[str, Any] | None, IngestResult | None]:
+    def _deliver(self, msg: InboundMessage) -> Mapping[str, Any] | None:
+        """Take a delivered message: a response into the tracker (the server's default handler), an invoice
+        recorded as received. Returns the validation verdict, if any."""
         if msg.document_type == INVOICE_RESPONSE:
             self._responses(msg)
-            return _inbox_meta(self.inbox, msg.message_id).get("validation"), None
+            verdict: Mapping[str, Any] | None = _inbox_meta(self.inbox, msg.message_id).get("validation")
+            return verdict
         self._documents(msg)
         document = msg.document()
         summary = read_invoice(document)
@@ -332,7 +335,7 @@ class Participant:
         with self._lock:
             key = (summary.seller.endpoint.value.lower(), summary.id, str(summary.type_code))
             self._received.setdefault(key, []).append(_Received(document, summary, msg.message_id))
-        return None, None
+        return None
 
     def received_invoice(self, invoice: SentInvoice | InvoiceKey) -> bytes:
         """The XML of an invoice this participant received (the latest copy, if it came more than once)."""
@@ -389,7 +392,7 @@ class Participant:
         elif options:
             raise ConfigError(f"options {sorted(options)} only apply when the invoice is generated")
         summary = read_invoice(xml)
-        if summary.seller.endpoint.value != self.party.value:
+        if str(summary.seller.endpoint) != self.party.endpoint:
             raise ConfigError(f"the invoice is from {summary.seller.endpoint}, not from {self.name} ({self.id})")
         record = self.tracker.record_invoice_xml(xml, direction="outbound", transport_state="queued")
         key = record.key
@@ -404,12 +407,12 @@ class Participant:
             sent = self.access_point.send(xml, country_c1=self.party.country)
         except NotServicedError as exc:
             record = self.tracker.set_transport(record, "failed", detail=f"not serviced: {exc}")
-            return result(message_id=None, receipt_message_id=None, sbdh_instance_id=None,
-                               delivery=None, record=record, error=str(exc), not_serviced=True, timings=timings)
+            return result(message_id=None, receipt_message_id=None, sbdh_instance_id=None, delivery=None,
+                          record=record, error=str(exc), not_serviced=True, timings=timings)
         except SendError as exc:
             record = self.tracker.set_transport(record, "failed", as4_message_id=exc.message_id, detail=str(exc))
-            return result(message_id=exc.message_id, receipt_message_id=None, sbdh_instance_id=None,
-                               delivery=None, record=record, error=str(exc), timings=timings)
+            return result(message_id=exc.message_id, receipt_message_id=None, sbdh_instance_id=None, delivery=None,
+                          record=record, error=str(exc), timings=timings)
         timings["send"] = sent.ms
         record = self.tracker.set_transport(
             record, "receipted", as4_message_id=sent.result.message_id,
@@ -422,8 +425,8 @@ class Participant:
             timings["deliver"] = _ms(t1)
         timings["total"] = _ms(t0)
         return result(message_id=sent.result.message_id, receipt_message_id=sent.result.receipt_message_id,
-                           sbdh_instance_id=sent.header.instance_identifier, delivery=delivery, record=record,
-                           error=None if delivery is None or delivery.ok else delivery.error, timings=timings)
+                      sbdh_instance_id=sent.header.instance_identifier, delivery=delivery, record=record,
+                      error=None if delivery is None or delivery.ok else delivery.error, timings=timings)
 
     # -- the buyer's side -------------------------------------------------------------------------------------
 
@@ -440,15 +443,16 @@ class Participant:
         """
         xml = self.received_invoice(invoice)
         rc = ResponseCode(code)
-        if issued_at is None:
-            # Responses are ordered by issue time, to the second: never issue two at the same instant.
-            with self._lock:
+        with self._lock:
+            if issued_at is None:
+                # Responses are ordered by issue time, to the second: never issue two at the same instant.
                 now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-                when = now if self._last_issued is None or now > self._last_issued else (
-                    self._last_issued + dt.timedelta(seconds=1))
+                last = self._last_issued
+                when = now if last is None or now > last else last + dt.timedelta(seconds=1)
+            else:
+                when = issued_at.astimezone(dt.UTC).replace(microsecond=0)
+            if self._last_issued is None or when > self._last_issued:
                 self._last_issued = when
-        else:
-            when = issued_at.astimezone(dt.UTC).replace(microsecond=0)
         options: dict[str, Any] = {"issued_on": when.date(), "issue_time": when.timetz(), "note": note}
         reasons, actions = list(reasons), list(actions)
         if rc.requires_clarification and not reasons and not actions:
@@ -645,18 +649,17 @@ class AccessPoint:
     def _handle(self, msg: InboundMessage) -> None:
         """The receiver's delivery handler: hand the message to the participant it is for, note the outcome."""
         participant = self.participants.get(ParticipantId.parse(msg.receiver)) if msg.receiver else None
-        validation = ingest = None
-        error = None
+        validation = error = None
         try:
             if participant is None:
                 raise ConfigError(f"{self.name} serves no participant {msg.receiver}")
-            validation, ingest = participant._deliver(msg)
+            validation = participant._deliver(msg)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
             record = Delivery(msg.message_id, self.name, participant.name if participant else None, msg.received_at,
-                              msg.sbdh_instance_id, msg.receipt_message_id, msg.from_party, validation, error, ingest)
+                              msg.sbdh_instance_id, msg.receipt_message_id, msg.from_party, validation, error)
             with self._cond:
                 self._deliveries[msg.message_id] = record
                 self._cond.notify_all()
