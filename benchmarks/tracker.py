@@ -157,11 +157,12 @@ def pct(values: list[float], p: float) -> float:
     return values[k]
 
 
-def run(store: str, url: str, n_inv: int, n_resp: int, batch: int, queries: int, seed: int) -> dict[str, float]:
+def run(store: str, url: str, n_inv: int, n_resp: int, batch: int, queries: int, seed: int,
+        mmap_mb: int = 1024) -> dict[str, float]:
     rng = random.Random(seed)
     print(f"\n== {store}: {n_inv:,} invoices, ~{n_resp:,} responses, batches of {batch} ({url.split('@')[-1]})",
           flush=True)
-    tracker = Tracker(url)
+    tracker = Tracker(url, sqlite_mmap_mb=mmap_mb)
     # invoices
     t0 = time.perf_counter()
     c0 = time.process_time()
@@ -253,6 +254,7 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--queries", type=int, default=5000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--mmap-mb", type=int, default=1024, help="SQLite memory-mapped I/O size (0: off)")
     ap.add_argument("--keep", action="store_true", help="keep the SQLite file / PostgreSQL schema afterwards")
     args = ap.parse_args()
     n_inv = max(10, int(1_000_000 * args.scale))
@@ -267,7 +269,7 @@ def main() -> int:
             for suffix in ("", "-wal", "-shm"):
                 Path(str(db) + suffix).unlink(missing_ok=True)
             try:
-                run(store, f"sqlite:///{db}", n_inv, n_resp, args.batch, args.queries, args.seed)
+                run(store, f"sqlite:///{db}", n_inv, n_resp, args.batch, args.queries, args.seed, args.mmap_mb)
                 print(f"SQLite file: {db.stat().st_size / 2**20:,.0f} MiB")
             finally:
                 if not args.keep:

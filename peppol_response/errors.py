@@ -38,6 +38,8 @@ ignored as the protocol says, never trusted).
     │       └── RetriesExhaustedError       ... every retryable attempt failed
     ├── StoreError                          the database or inbox failed
     ├── ConfigError (ValueError)            bad configuration or arguments
+    │   └── ScenarioError                   a chain-test scenario that cannot be run as written
+    ├── NetworkError (RuntimeError)         the local test network failed to start or to deliver in time
     ├── TransportStateError (ValueError)    a transport state change the tracker's table forbids
     ├── NotFoundError (LookupError)         the tracker has no such invoice or response
     └── WebhookVerificationError (ValueError)  a webhook request that cannot be trusted
@@ -513,3 +515,30 @@ class RulesEvaluationError(PeppolResponseError):
     The validation engine never lets it escape: an error in a rule context means "no match" and an
     error in an assert makes that assert fail, as with the official Saxon pipeline (which aborts).
     """
+
+
+# --------------------------------------------------------------------------------------------------
+# Chain-test harness (peppol_response.testing.network / .scenario)
+#
+#     ConfigError
+#     └── ScenarioError           a scenario file or step that cannot be run as written
+#     NetworkError (RuntimeError) the local network cannot start, or a message was not delivered in time
+
+__all__ += ["NetworkError", "ScenarioError"]
+
+
+class ScenarioError(ConfigError):
+    """A chain-test scenario that cannot be run as written: ``source`` names the file (or "<steps>"),
+    ``step`` the step number (1-based; None for the scenario as a whole), ``key`` the offending key."""
+
+    def __init__(self, message: str, *, source: str = "<steps>", step: int | None = None,
+                 key: str | None = None) -> None:
+        self.source = source
+        self.step = step
+        self.key = key
+        where = source + (f", step {step}" if step is not None else "") + (f", {key!r}" if key else "")
+        super().__init__(f"{where}: {message}")
+
+
+class NetworkError(PeppolResponseError, RuntimeError):
+    """The local test network could not start, or a message it carried was not delivered in time."""

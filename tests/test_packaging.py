@@ -58,6 +58,12 @@ def test_wheel_carries_package_data(wheel: Path) -> None:
         assert any(n.startswith(f"peppol_response/_data/{folder}/") for n in names), folder
     shipped = {n.rsplit("/", 1)[1] for n in names if n.startswith("peppol_response/_data/examples/responses/")}
     assert shipped == {p.name for p in (ROOT / "examples" / "responses").glob("*.xml")}
+    scenarios = {n.rsplit("/", 1)[1] for n in names if n.startswith("peppol_response/_data/examples/scenarios/")}
+    assert scenarios == {p.name for p in (ROOT / "examples" / "scenarios").glob("*.toml")}
+    entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "[pytest11]" in text  # the chain-test fixtures reach every project that installs us
+    assert "peppol_response.testing.pytest_plugin = peppol_response.testing.pytest_plugin" in text
     assert not any(n.startswith(("tests/", "benchmarks/")) or "/tests/" in n for n in names)
 
 

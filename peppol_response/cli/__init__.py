@@ -17,11 +17,12 @@ from .. import __version__
 # command name -> "module:attribute" (modules under peppol_response.cli)
 COMMANDS: dict[str, str] = {
     "build": "documents:build",
-    "demo": "documents:demo",
+    "demo": "demo:demo",
+    "network": "network:network",
     "pki": "pki:pki",
-    "show": "documents:show",
     "send": "transport:send_cmd",
     "serve": "transport:serve_cmd",
+    "show": "documents:show",
     "track": "track:track",
     "validate": "validate:validate_command",
 }

@@ -1,4 +1,4 @@
-"""``peppol-response build``, ``show`` and ``demo`` through click's runner and as a real console script."""
+"""``peppol-response build``, ``show`` and ``demo --documents-only``: click's runner and a real console script."""
 
 from __future__ import annotations
 
@@ -214,7 +214,7 @@ def test_show_io_error_exits_2(tmp_path: Path) -> None:
 
 
 def test_demo_builds_validates_shows_and_writes(tmp_path: Path) -> None:
-    result = run("demo", "--workdir", str(tmp_path / "work"))
+    result = run("demo", "--documents-only", "--workdir", str(tmp_path / "work"))
     assert result.exit_code == 0, result.output
     written = sorted(p.name for p in (tmp_path / "work" / "responses").glob("*.xml"))
     assert written == sorted(e.file_name for e in example_responses())
@@ -228,7 +228,7 @@ def test_demo_builds_validates_shows_and_writes(tmp_path: Path) -> None:
 
 def test_demo_default_workdir_is_a_fresh_temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    result = run("demo")
+    result = run("demo", "--documents-only")
     assert result.exit_code == 0
     made = [p for p in tmp_path.iterdir() if p.name.startswith("peppol-response-demo-")]
     assert len(made) == 1
@@ -244,7 +244,7 @@ def test_demo_uses_the_official_validator_when_it_exists(tmp_path: Path, monkeyp
                                findings=[SimpleNamespace(severity="fatal", rule="TEST-1", message="made up")])
 
     monkeypatch.setattr(peppol_response.validation, "validate", validate, raising=False)
-    result = run("demo", "--workdir", str(tmp_path))
+    result = run("demo", "--documents-only", "--workdir", str(tmp_path))
     assert len(seen) == len(example_responses())
     assert "peppol_response.validation.validate" in result.stdout
     assert "fatal TEST-1: made up" in result.stdout
@@ -256,7 +256,7 @@ def test_demo_steps_are_a_list_later_layers_extend(tmp_path: Path, monkeypatch: 
     calls: list[Path] = []
     monkeypatch.setattr(documents_cli, "DEMO_STEPS",
                         [*documents_cli.DEMO_STEPS, ("extra", lambda ctx: calls.append(ctx.workdir))])
-    result = run("demo", "--workdir", str(tmp_path))
+    result = run("demo", "--documents-only", "--workdir", str(tmp_path))
     assert result.exit_code == 0
     assert "== step 2: extra" in result.stdout
     assert calls == [tmp_path]

@@ -76,3 +76,18 @@ def test_an_outdated_or_newer_store_is_refused(store_url: str) -> None:
     with pytest.raises(StoreError, match="99"):
         Tracker(store_url)
     engine.dispose()
+
+
+def test_the_fast_sqlite_writer_formats_values_exactly_as_sqlalchemy() -> None:
+    from sqlalchemy.dialects import sqlite
+
+    from peppol_response.tracker.core import _sqlite_date, _sqlite_datetime
+
+    d = sqlite.dialect()
+    as_sa = sa.DateTime().dialect_impl(d).bind_processor(d)
+    as_sa_date = sa.Date().dialect_impl(d).bind_processor(d)
+    values = (dt.datetime(2026, 3, 2), dt.datetime(999, 1, 2, 3, 4, 5, 6),
+              dt.datetime(2026, 12, 31, 23, 59, 59, 999999))
+    for v in values:
+        assert _sqlite_datetime(v) == as_sa(v)
+        assert _sqlite_date(v.date()) == as_sa_date(v.date())
