@@ -179,17 +179,26 @@ class DocumentTypeCode(str):
     PREPAYMENT_INVOICE: ClassVar[DocumentTypeCode]
     SELF_BILLED_INVOICE: ClassVar[DocumentTypeCode]
     SELF_BILLED_CREDIT_NOTE: ClassVar[DocumentTypeCode]
+    SELF_BILLED_DEBIT_NOTE: ClassVar[DocumentTypeCode]
     FACTORED_INVOICE: ClassVar[DocumentTypeCode]
     FACTORED_CREDIT_NOTE: ClassVar[DocumentTypeCode]
     PARTIAL_INVOICE: ClassVar[DocumentTypeCode]
 
     def __new__(cls, value: object) -> DocumentTypeCode:
+        # One instance per code, like enum members: reading a document costs a dict lookup.
+        if value.__class__ is str:
+            known = _INSTANCES.get(value)
+            if known is not None:
+                return known
         if isinstance(value, DocumentTypeCode):
             return value
         text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
         if text is None or text not in codelists.UNCL1001:
             raise CodeError(cls.code_list, value)
-        return super().__new__(cls, text)
+        known = _INSTANCES.get(text)
+        if known is None:
+            known = _INSTANCES[text] = super().__new__(cls, text)
+        return known
 
     @property
     def meaning(self) -> str:
@@ -201,12 +210,26 @@ class DocumentTypeCode(str):
         """True for credit-note types (381, 396, 261, 262, 308, 532): statuses follow the order without PD."""
         return str(self) in _CREDIT_NOTE_TYPES
 
+    @property
+    def is_self_billed(self) -> bool:
+        """True for self-billing types (389 invoice, 261 credit note, 527 debit note).
+
+        A self-billed document is issued by the buyer, so its Invoice Response goes from the seller back
+        to the buyer (OP-BR111-R001).
+        """
+        return str(self) in _SELF_BILLED_TYPES
+
     def __repr__(self) -> str:
         return f"DocumentTypeCode({str(self)!r})"
 
 
+_INSTANCES: dict[str, DocumentTypeCode] = {}
+
 # Credit-note type codes of the BIS Billing code list for CreditNote (UNCL1001 subset).
 _CREDIT_NOTE_TYPES: Final = frozenset({"81", "83", "261", "262", "296", "308", "381", "396", "420", "458", "532"})
+
+# Self-billing types of UNCL1001 D.17A (the release T111 checks against).
+_SELF_BILLED_TYPES: Final = frozenset({"261", "389", "527"})
 
 DocumentTypeCode.COMMERCIAL_INVOICE = DocumentTypeCode("380")
 DocumentTypeCode.CREDIT_NOTE = DocumentTypeCode("381")
@@ -215,6 +238,7 @@ DocumentTypeCode.CORRECTED_INVOICE = DocumentTypeCode("384")
 DocumentTypeCode.PREPAYMENT_INVOICE = DocumentTypeCode("386")
 DocumentTypeCode.SELF_BILLED_INVOICE = DocumentTypeCode("389")
 DocumentTypeCode.SELF_BILLED_CREDIT_NOTE = DocumentTypeCode("261")
+DocumentTypeCode.SELF_BILLED_DEBIT_NOTE = DocumentTypeCode("527")
 DocumentTypeCode.FACTORED_INVOICE = DocumentTypeCode("393")
 DocumentTypeCode.FACTORED_CREDIT_NOTE = DocumentTypeCode("396")
 DocumentTypeCode.PARTIAL_INVOICE = DocumentTypeCode("326")

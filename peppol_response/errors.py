@@ -22,6 +22,8 @@ ignored as the protocol says, never trusted).
     │   ├── LocalOrderError                 ... we were about to send it
     │   └── RemoteOrderError                ... the peer sent it
     ├── As4Error                            an ebMS error: code (EBMS:0101 ...), severity, category
+    │   ├── ReceiptError                    sender side: no valid receipt (EBMS:0301/0302), retryable or not
+    │   └── PeerError                       sender side: the peer answered with an ebMS error signal
     ├── TrustError                          a certificate or signature cannot be trusted
     │   ├── CertificateTrustError           one certificate refused (subject, serial, reason); subclasses:
     │   │                                   Untrusted…, CertificateExpired…, …NotYetValid…, …Revoked…,
@@ -31,8 +33,13 @@ ignored as the protocol says, never trusted).
     │   ├── NotServicedError                the receiver does not accept this document type/process
     │   └── SmpVerificationError (+TrustError) SMP signature, signer or endpoint certificate refused
     ├── TransportError (ConnectionError)    HTTP/TLS failure; says whether a retry may help
+    │   └── SendError                       a message could not be delivered (attempts, MessageId)
+    │       ├── RefusedError                ... the receiving AP refused it (ebMS code): final
+    │       └── RetriesExhaustedError       ... every retryable attempt failed
     ├── StoreError                          the database or inbox failed
     ├── ConfigError (ValueError)            bad configuration or arguments
+    │   └── ScenarioError                   a chain-test scenario that cannot be run as written
+    ├── NetworkError (RuntimeError)         the local test network failed to start or to deliver in time
     ├── TransportStateError (ValueError)    a transport state change the tracker's table forbids
     ├── NotFoundError (LookupError)         the tracker has no such invoice or response
     └── WebhookVerificationError (ValueError)  a webhook request that cannot be trusted
@@ -66,9 +73,14 @@ __all__ = [
     "OrderError",
     "Origin",
     "ParseError",
+    "PeerError",
     "PeppolResponseError",
+    "ReceiptError",
+    "RefusedError",
     "RemoteOrderError",
+    "RetriesExhaustedError",
     "RevocationUnknownError",
+    "SendError",
     "SignatureVerificationError",
     "SmpVerificationError",
     "StoreError",
@@ -313,6 +325,89 @@ class SmpVerificationError(DiscoveryError, TrustError):
     """An SMP answer whose signature or signer cannot be trusted, or whose endpoint certificate is refused."""
 
 
+# ---------------------------------------------------------------------------------------------------
+# AS4 core (peppol_response.as4): errors the sans-I/O core raises on top of As4Error.
+# ---------------------------------------------------------------------------------------------------
+
+
+class ReceiptError(As4Error):
+    """The sender found no valid receipt in a reply (raised locally, never sent).
+
+    ``code`` is ``EBMS:0301`` (MissingReceipt: no signal at all, e.g. an HTML page, a bare SOAP Fault or
+    junk) or ``EBMS:0302`` (InvalidReceipt: a receipt whose signature, signer, RefToMessageId or
+    non-repudiation digests do not check out). ``retryable`` says whether resending the *same* bytes may
+    help (a load balancer's 502 page: yes; a receipt signed by the wrong party: no). ``http_status`` is the
+    status the caller passed in, ``fault_reason`` the SOAP Fault text when there was one.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        description: str,
+        *,
+        retryable: bool,
+        http_status: int | None = None,
+        fault_reason: str | None = None,
+        ref_to_message_id: str | None = None,
+        short_description: str = "",
+    ) -> None:
+        super().__init__(
+            code,
+            description,
+            short_description=short_description,
+            severity="failure",
+            category="Communication",
+            ref_to_message_id=ref_to_message_id,
+            origin=Origin.REMOTE,
+        )
+        self.retryable = retryable
+        self.http_status = http_status
+        self.fault_reason = fault_reason
+
+
+class PeerError(As4Error):
+    """The receiving access point answered our message with an ebMS error signal.
+
+    The first error of the signal fills the usual :class:`As4Error` fields; ``signals`` holds the parsed
+    signal(s) (``peppol_response.as4.message.ErrorSignal``), ``signed`` whether the signal's signature
+    verified and its signer is trusted (an unsigned error can be forged by anyone on the path),
+    ``retryable`` is false for failures (final) and true when only warnings came back,
+    ``fault_reason`` the SOAP Fault text that came with it, if any. ``origin`` is LOCAL: the peer says
+    *our* message broke the protocol.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        description: str,
+        *,
+        signals: tuple[Any, ...],
+        signed: bool,
+        short_description: str = "",
+        severity: str = "failure",
+        category: str = "",
+        ref_to_message_id: str | None = None,
+        error_detail: str | None = None,
+        fault_reason: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(
+            code,
+            description,
+            short_description=short_description,
+            severity=severity,
+            category=category,
+            ref_to_message_id=ref_to_message_id,
+            origin=Origin.LOCAL,
+            error_detail=error_detail,
+        )
+        self.signals = signals
+        self.signed = signed
+        self.retryable = severity != "failure"
+        self.fault_reason = fault_reason
+        self.http_status = http_status
+
+
 # --------------------------------------------------------------------------------------------------
 # Tracker (peppol_response.tracker)
 # --------------------------------------------------------------------------------------------------
@@ -340,3 +435,110 @@ class WebhookVerificationError(PeppolResponseError, ValueError):
 
 class WebhookReplayError(WebhookVerificationError):
     """A webhook message id that was already received: a retry or a replay. Answer 2xx, do not process it."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Transport (peppol_response.as4.sender): a message that could not be delivered
+# --------------------------------------------------------------------------------------------------
+
+
+class SendError(TransportError):
+    """Sending a message failed for good; nothing more will be tried.
+
+    ``message_id`` is the AS4 MessageId every attempt carried (the same on each retry), ``attempts``
+    what each try got (``peppol_response.as4.sender.Attempt``), ``cause`` the last underlying error
+    (a :class:`PeerError`, :class:`ReceiptError` or :class:`TransportError`).
+    """
+
+    def __init__(self, message: str, *, retryable: bool, message_id: str, attempts: tuple[Any, ...],
+                 cause: BaseException | None = None, status: int | None = None) -> None:
+        super().__init__(message, retryable=retryable, status=status)
+        self.message_id = message_id
+        self.attempts = attempts
+        self.cause = cause
+
+
+class RefusedError(SendError):
+    """The receiving access point refused the message: resending the same bytes will not help.
+
+    Either it answered with an ebMS error signal of severity *failure* (``code`` is the ebMS code,
+    ``error_detail`` e.g. ``PEPPOL:NOT_SERVICED``), or its reply was a receipt that does not verify
+    (``code`` EBMS:0302, raised by us), or the HTTP status says the request itself is unacceptable
+    (413/414/415 without a signal: ``code`` None). ``probably_delivered`` is True when a peer
+    refused a retry as a *duplicate* after an earlier attempt's outcome was unknown: the first one most
+    likely arrived — check with the receiver before sending again.
+    """
+
+    def __init__(self, message: str, *, message_id: str, attempts: tuple[Any, ...],
+                 cause: BaseException | None = None, status: int | None = None, code: str | None = None,
+                 short_description: str = "", error_detail: str | None = None,
+                 probably_delivered: bool = False) -> None:
+        super().__init__(message, retryable=False, message_id=message_id, attempts=attempts, cause=cause,
+                         status=status)
+        self.code = code
+        self.short_description = short_description
+        self.error_detail = error_detail
+        self.probably_delivered = probably_delivered
+
+
+class RetriesExhaustedError(SendError):
+    """Every attempt failed in a way a retry might have fixed (timeouts, connection resets, HTTP 5xx,
+    HTML or empty answers) and the retry budget is spent. The message may or may not have arrived:
+    sending it again later *with the same MessageId* is safe (the receiver deduplicates)."""
+
+    def __init__(self, message: str, *, message_id: str, attempts: tuple[Any, ...],
+                 cause: BaseException | None = None, status: int | None = None) -> None:
+        super().__init__(message, retryable=True, message_id=message_id, attempts=attempts, cause=cause,
+                         status=status)
+
+
+# --------------------------------------------------------------------------------------------------
+# Validation layer (peppol_response.validation)
+#
+#     ConfigError
+#     └── RulesError              a rule file (schematron/*.xml) our engine cannot compile
+#     RulesEvaluationError        an XPath error inside a rule (always handled by the engine)
+
+__all__ += ["RulesError", "RulesEvaluationError"]
+
+
+class RulesError(ConfigError):
+    """A rule file (``schematron/*.xml``) or an expression in it that our engine cannot compile.
+
+    Raised when the rules are loaded, never while a document is validated.
+    """
+
+
+class RulesEvaluationError(PeppolResponseError):
+    """An XPath dynamic or type error while evaluating a rule (XPTY0004, FORG0001, ...).
+
+    The validation engine never lets it escape: an error in a rule context means "no match" and an
+    error in an assert makes that assert fail, as with the official Saxon pipeline (which aborts).
+    """
+
+
+# --------------------------------------------------------------------------------------------------
+# Chain-test harness (peppol_response.testing.network / .scenario)
+#
+#     ConfigError
+#     └── ScenarioError           a scenario file or step that cannot be run as written
+#     NetworkError (RuntimeError) the local network cannot start, or a message was not delivered in time
+
+__all__ += ["NetworkError", "ScenarioError"]
+
+
+class ScenarioError(ConfigError):
+    """A chain-test scenario that cannot be run as written: ``source`` names the file (or "<steps>"),
+    ``step`` the step number (1-based; None for the scenario as a whole), ``key`` the offending key."""
+
+    def __init__(self, message: str, *, source: str = "<steps>", step: int | None = None,
+                 key: str | None = None) -> None:
+        self.source = source
+        self.step = step
+        self.key = key
+        where = source + (f", step {step}" if step is not None else "") + (f", {key!r}" if key else "")
+        super().__init__(f"{where}: {message}")
+
+
+class NetworkError(PeppolResponseError, RuntimeError):
+    """The local test network could not start, or a message it carried was not delivered in time."""

@@ -2,26 +2,35 @@
 
 :func:`serialize` writes the elements in the UBL schema order of :mod:`peppol_response.binding` (a test
 checks the two agree) with the usual prefixes: the default namespace for the root, ``cac:`` and ``cbc:``.
-It writes strings directly instead of building a tree, which is several times faster and byte-exact.
+It writes strings directly from fixed templates instead of building a tree, which is several times faster
+and byte-exact.
 
 :func:`parse` reads untrusted bytes through :func:`peppol_response.xmlsafe.parse_xml` and maps them onto
 the model. It follows the BIS data model: an element outside the binding, a missing mandatory element,
 or more occurrences than the BIS allows raise :class:`~peppol_response.errors.ParseError` with the line
 and an XPath. (The official validation tolerates some extra occurrences, e.g. two notes; use
 :func:`peppol_response.validate` to judge a document, and ``parse`` to use it.) Codes are whitespace-
-normalised as the official rules do; every other text is kept exactly.
+normalised as the official rules do (XML whitespace only, as ``normalize-space()``); every other text is
+kept exactly.
+
+How the parser is built: one pass over ``root.iter()`` (every node once, in document order) driven by a
+table generated from :data:`peppol_response.binding.BINDING`, so the elements it accepts are the binding's
+by construction. ``len(element)`` tells how many child nodes follow, which is how the walk knows each
+node's parent without asking lxml for it (creating element proxies and reading ``.tag`` are the costs
+that dominate). The walk only files elements into per-aggregate records and refuses anything outside the
+binding; reading values and building the model come after, with line and XPath for every complaint.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
-from typing import Final, TypeVar
+from typing import Any, Final
 
 from lxml import etree
 
-from .binding import CAC, CBC, CUSTOMIZATION_ID, UBL_NS
+from .binding import BINDING, CAC, CBC, CUSTOMIZATION_ID, UBL_NS, Element
+from .codelists import EAS, ICD
 from .codes import (
     ClarificationList,
     DocumentTypeCode,
@@ -32,26 +41,34 @@ from .codes import (
 )
 from .errors import BuildError, CodeError, ParseError
 from .model import (
+    XML_WHITESPACE,
     Clarification,
     Condition,
-    Contact,
     DocumentReference,
-    EndpointId,
     InvoiceResponse,
     Party,
     PartyId,
     ReferencedParty,
+    _unchecked_clarification,
+    _unchecked_condition,
+    _unchecked_contact,
+    _unchecked_document,
+    _unchecked_endpoint,
+    _unchecked_party,
+    _unchecked_party_id,
+    _unchecked_referenced,
+    _unchecked_response,
 )
 from .xmlsafe import location, parse_xml, qname, source_line
 
-__all__ = ["MAX_DOCUMENT_BYTES", "parse", "parse_element", "serialize"]
-
-_T = TypeVar("_T")
+__all__ = ["MAX_DOCUMENT_BYTES", "SBDH_NS", "parse", "parse_element", "serialize", "unwrap_sbdh"]
 
 MAX_DOCUMENT_BYTES: Final = 2 * 1024 * 1024
 """Largest Invoice Response :func:`parse` accepts (2 MiB; real ones are a few kB)."""
 
-_SBDH_NS: Final = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader"
+SBDH_NS: Final = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader"
+_SBD_TAG: Final = "{" + SBDH_NS + "}StandardBusinessDocument"
+_SBDH_TAG: Final = "{" + SBDH_NS + "}StandardBusinessDocumentHeader"
 _MLR_CUSTOMIZATION: Final = "urn:fdc:peppol.eu:poacc:trns:mlr:3"
 _MLS_CUSTOMIZATION: Final = "urn:peppol:edec:mls:1.0"
 
@@ -59,217 +76,174 @@ _MLS_CUSTOMIZATION: Final = "urn:peppol:edec:mls:1.0"
 # Serializer
 # --------------------------------------------------------------------------------------------------
 
-_ROOT_OPEN: Final = (
-    f'<ApplicationResponse xmlns="{UBL_NS}" xmlns:cac="{CAC}" xmlns:cbc="{CBC}">'
-)
 _DECL: Final = '<?xml version="1.0" encoding="UTF-8"?>\n'
+_ROOT_OPEN: Final = f'<ApplicationResponse xmlns="{UBL_NS}" xmlns:cac="{CAC}" xmlns:cbc="{CBC}">'
 _TEXT_ESCAPES: Final = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
-_ATTR_ESCAPES: Final = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
-)
 
 
 def _esc(text: str) -> str:
-    return text.translate(_TEXT_ESCAPES)
+    """Escape character data. ``\\r`` is written as a reference so that it survives parsing."""
+    if "&" in text or "<" in text or ">" in text or "\r" in text:
+        return text.translate(_TEXT_ESCAPES)
+    return text
 
 
-def _attr(text: str) -> str:
-    return text.translate(_ATTR_ESCAPES)
-
-
-def _time(value: dt.time) -> str:
-    return value.isoformat()
+# Line breaks and indentation before an element at depth 1..5, for the pretty and the compact layout.
+_INDENTS: Final = {
+    True: tuple("\n" + "  " * depth for depth in range(6)),
+    False: ("",) * 6,
+}
 
 
 def serialize(response: InvoiceResponse, *, pretty: bool = True) -> bytes:
-    """UTF-8 XML for ``response``, with an XML declaration, in schema element order."""
-    out: list[str] = [_DECL, _ROOT_OPEN]
-    nl = "\n" if pretty else ""
-    ind = "  " if pretty else ""
+    """UTF-8 XML for ``response``, with an XML declaration, in schema element order.
 
-    def leaf(depth: int, tag: str, text: str, attrs: str = "") -> None:
-        out.append(f"{nl}{ind * depth}<{tag}{attrs}>{_esc(text)}</{tag}>")
-
-    def open_(depth: int, tag: str) -> None:
-        out.append(f"{nl}{ind * depth}<{tag}>")
-
-    def close(depth: int, tag: str) -> None:
-        out.append(f"{nl}{ind * depth}</{tag}>")
-
-    def party_id(depth: int, pid: PartyId) -> None:
-        open_(depth, "cac:PartyIdentification")
-        scheme = f' schemeID="{_attr(pid.scheme)}"' if pid.scheme is not None else ""
-        leaf(depth + 1, "cbc:ID", pid.value, scheme)
-        close(depth, "cac:PartyIdentification")
-
-    def party(tag: str, p: Party) -> None:
-        open_(1, tag)
-        leaf(2, "cbc:EndpointID", p.endpoint.value, f' schemeID="{_attr(p.endpoint.scheme)}"')
-        if p.identifier is not None:
-            party_id(2, p.identifier)
-        open_(2, "cac:PartyLegalEntity")
-        leaf(3, "cbc:RegistrationName", p.name)
-        close(2, "cac:PartyLegalEntity")
-        if p.contact is not None:
-            c = p.contact
-            open_(2, "cac:Contact")
-            if c.name is not None:
-                leaf(3, "cbc:Name", c.name)
-            if c.telephone is not None:
-                leaf(3, "cbc:Telephone", c.telephone)
-            if c.email is not None:
-                leaf(3, "cbc:ElectronicMail", c.email)
-            close(2, "cac:Contact")
-        close(1, tag)
-
-    def referenced(tag: str, p: ReferencedParty) -> None:
-        open_(2, tag)
-        if p.identifier is not None:
-            party_id(3, p.identifier)
-        open_(3, "cac:PartyName")
-        leaf(4, "cbc:Name", p.name)
-        close(3, "cac:PartyName")
-        close(2, tag)
-
+    Attribute values (``schemeID``, ``listID``), codes and dates come from code lists and ISO formats
+    and never need escaping; every text is escaped.
+    """
     r = response
-    leaf(1, "cbc:CustomizationID", r.customization_id)
-    leaf(1, "cbc:ProfileID", r.profile_id)
-    leaf(1, "cbc:ID", r.id)
-    leaf(1, "cbc:IssueDate", r.issue_date.isoformat())
+    esc = _esc
+    _, n1, n2, n3, n4, n5 = _INDENTS[pretty]
+    out = [
+        f"{_DECL}{_ROOT_OPEN}"
+        f"{n1}<cbc:CustomizationID>{esc(r.customization_id)}</cbc:CustomizationID>"
+        f"{n1}<cbc:ProfileID>{esc(r.profile_id)}</cbc:ProfileID>"
+        f"{n1}<cbc:ID>{esc(r.id)}</cbc:ID>"
+        f"{n1}<cbc:IssueDate>{r.issue_date.isoformat()}</cbc:IssueDate>"
+    ]
+    append = out.append
     if r.issue_time is not None:
-        leaf(1, "cbc:IssueTime", _time(r.issue_time))
+        append(f"{n1}<cbc:IssueTime>{r.issue_time.isoformat()}</cbc:IssueTime>")
     if r.note is not None:
-        leaf(1, "cbc:Note", r.note)
-    party("cac:SenderParty", r.sender)
-    party("cac:ReceiverParty", r.receiver)
-    open_(1, "cac:DocumentResponse")
-    open_(2, "cac:Response")
-    leaf(3, "cbc:ResponseCode", r.code.value)
+        append(f"{n1}<cbc:Note>{esc(r.note)}</cbc:Note>")
+    for tag, p in (("cac:SenderParty", r.sender), ("cac:ReceiverParty", r.receiver)):
+        ep = p.endpoint
+        append(f'{n1}<{tag}>{n2}<cbc:EndpointID schemeID="{ep.scheme}">{esc(ep.value)}</cbc:EndpointID>')
+        pid = p.identifier
+        if pid is not None:
+            scheme = "" if pid.scheme is None else f' schemeID="{pid.scheme}"'
+            append(f"{n2}<cac:PartyIdentification>{n3}<cbc:ID{scheme}>{esc(pid.value)}</cbc:ID>"
+                   f"{n2}</cac:PartyIdentification>")
+        append(f"{n2}<cac:PartyLegalEntity>{n3}<cbc:RegistrationName>{esc(p.name)}</cbc:RegistrationName>"
+               f"{n2}</cac:PartyLegalEntity>")
+        c = p.contact
+        if c is not None:
+            append(f"{n2}<cac:Contact>")
+            if c.name is not None:
+                append(f"{n3}<cbc:Name>{esc(c.name)}</cbc:Name>")
+            if c.telephone is not None:
+                append(f"{n3}<cbc:Telephone>{esc(c.telephone)}</cbc:Telephone>")
+            if c.email is not None:
+                append(f"{n3}<cbc:ElectronicMail>{esc(c.email)}</cbc:ElectronicMail>")
+            append(f"{n2}</cac:Contact>")
+        append(f"{n1}</{tag}>")
+    append(f"{n1}<cac:DocumentResponse>{n2}<cac:Response>{n3}<cbc:ResponseCode>{r.code.value}</cbc:ResponseCode>")
     if r.effective_date is not None:
-        leaf(3, "cbc:EffectiveDate", r.effective_date.isoformat())
-    for c in r.clarifications:
-        open_(3, "cac:Status")
-        if c.code is not None:
-            leaf(4, "cbc:StatusReasonCode", c.code.value, f' listID="{c.code.list_id().value}"')
-        if c.reason is not None:
-            leaf(4, "cbc:StatusReason", c.reason)
-        for cond in c.conditions:
-            open_(4, "cac:Condition")
-            leaf(5, "cbc:AttributeID", cond.attribute_id)
-            if cond.description is not None:
-                leaf(5, "cbc:Description", cond.description)
-            close(4, "cac:Condition")
-        close(3, "cac:Status")
-    close(2, "cac:Response")
+        append(f"{n3}<cbc:EffectiveDate>{r.effective_date.isoformat()}</cbc:EffectiveDate>")
+    for s in r.clarifications:
+        append(f"{n3}<cac:Status>")
+        code = s.code
+        if code is not None:
+            append(f'{n4}<cbc:StatusReasonCode listID="{code.list_id().value}">{code.value}</cbc:StatusReasonCode>')
+        if s.reason is not None:
+            append(f"{n4}<cbc:StatusReason>{esc(s.reason)}</cbc:StatusReason>")
+        for cond in s.conditions:
+            if cond.description is None:
+                append(f"{n4}<cac:Condition>{n5}<cbc:AttributeID>{esc(cond.attribute_id)}</cbc:AttributeID>"
+                       f"{n4}</cac:Condition>")
+            else:
+                append(f"{n4}<cac:Condition>{n5}<cbc:AttributeID>{esc(cond.attribute_id)}</cbc:AttributeID>"
+                       f"{n5}<cbc:Description>{esc(cond.description)}</cbc:Description>{n4}</cac:Condition>")
+        append(f"{n3}</cac:Status>")
     d = r.document
-    open_(2, "cac:DocumentReference")
-    leaf(3, "cbc:ID", d.id)
-    if d.issue_date is not None:
-        leaf(3, "cbc:IssueDate", d.issue_date.isoformat())
-    leaf(3, "cbc:DocumentTypeCode", str(d.type_code))
-    close(2, "cac:DocumentReference")
-    if r.issuer_party is not None:
-        referenced("cac:IssuerParty", r.issuer_party)
-    if r.recipient_party is not None:
-        referenced("cac:RecipientParty", r.recipient_party)
-    close(1, "cac:DocumentResponse")
-    out.append(f"{nl}</ApplicationResponse>{nl}")
+    date = "" if d.issue_date is None else f"{n3}<cbc:IssueDate>{d.issue_date.isoformat()}</cbc:IssueDate>"
+    append(f"{n2}</cac:Response>{n2}<cac:DocumentReference>{n3}<cbc:ID>{esc(d.id)}</cbc:ID>{date}"
+           f"{n3}<cbc:DocumentTypeCode>{d.type_code}</cbc:DocumentTypeCode>{n2}</cac:DocumentReference>")
+    for tag, rp in (("cac:IssuerParty", r.issuer_party), ("cac:RecipientParty", r.recipient_party)):
+        if rp is None:
+            continue
+        rpid = rp.identifier
+        if rpid is None:
+            ident = ""
+        else:
+            scheme = "" if rpid.scheme is None else f' schemeID="{rpid.scheme}"'
+            ident = (f"{n3}<cac:PartyIdentification>{n4}<cbc:ID{scheme}>{esc(rpid.value)}</cbc:ID>"
+                     f"{n3}</cac:PartyIdentification>")
+        append(f"{n2}<{tag}>{ident}{n3}<cac:PartyName>{n4}<cbc:Name>{esc(rp.name)}</cbc:Name>"
+               f"{n3}</cac:PartyName>{n2}</{tag}>")
+    append(f"{n1}</cac:DocumentResponse>{n1[:1]}</ApplicationResponse>{n1[:1]}")
     return "".join(out).encode("utf-8")
 
 
 # --------------------------------------------------------------------------------------------------
-# Parser
+# Parser: the walk
 # --------------------------------------------------------------------------------------------------
 
-_C = "{" + CAC + "}"
-_B = "{" + CBC + "}"
 _ROOT_TAG: Final = "{" + UBL_NS + "}ApplicationResponse"
+_TEXT: Final = 0  # a leaf whose text is all we need: the walk files the text itself
+_LEAF: Final = 1  # a leaf with an attribute we need: the walk files the element
+_ONE: Final = 2  # an aggregate that occurs at most once
+_MANY: Final = 3  # an aggregate that may repeat
 
-_DATE_RE: Final = re.compile(r"^(-?\d{4,})-(\d{2})-(\d{2})(Z|[+-]\d{2}:\d{2})?$")
-_TIME_RE: Final = re.compile(r"^(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?$")
+_Entry = tuple[int, int, int]  # (slot in the parent's record, child state, kind)
+
+# Generated from the binding: one state per aggregate (0 is the root); for each state a dict
+# {clark tag: entry}, the size of its record, and the binding element.
+_TABLE: list[dict[str, _Entry]] = []
+_SIZES: list[int] = []
+_SPECS: list[Element] = []
+
+
+def _build_table(spec: Element) -> int:
+    state = len(_TABLE)
+    entries: dict[str, _Entry] = {}
+    _TABLE.append(entries)
+    _SIZES.append(len(spec.children) + 1)
+    _SPECS.append(spec)
+    for slot, child in enumerate(spec.children, start=1):
+        if child.is_aggregate:
+            entries[child.clark] = (slot, _build_table(child), _ONE if child.max == 1 else _MANY)
+        else:
+            assert child.max == 1, "the model holds one value per leaf"
+            entries[child.clark] = (slot, -1, _LEAF if child.attributes else _TEXT)
+    return state
+
+
+_build_table(BINDING)
+_INSIDE_LEAF: Final[dict[str, _Entry]] = {}  # nothing but text and comments may follow
+_AGGREGATE_TAGS: Final = frozenset(spec.clark for spec in _SPECS)
+
+Record = list[Any]
+"""``[element, slot 1, slot 2, ...]``: per child of the binding, None when absent, else the text (a clean
+leaf), the element (a leaf with attributes, or one whose text needs a closer look), a child Record, or a
+list of Records (a repeating aggregate)."""
+
+
+def _slots(*path: str) -> dict[str, int]:
+    """Slot numbers of the children of the aggregate at ``path`` (prefixed tags below the root)."""
+    spec = BINDING
+    for tag in path:
+        spec = spec.child(tag)
+    return {child.tag: i for i, child in enumerate(spec.children, start=1)}
 
 
 def _fail(el: etree._Element, message: str) -> ParseError:
     return ParseError(message, line=source_line(el), path=location(el))
 
 
-def _children(el: etree._Element) -> list[etree._Element]:
-    """Element children (comments and processing instructions skipped)."""
-    return [c for c in el if isinstance(c.tag, str)]
-
-
-def _leaf_text(el: etree._Element) -> str:
-    if len(el):
-        parts = [el.text or ""]
-        for c in el:
-            if isinstance(c.tag, str):
-                raise _fail(c, f"{qname(el.tag)} holds text, not the element {qname(c.tag)}")
-            parts.append(c.tail or "")
-        text = "".join(parts)
-    else:
-        text = el.text or ""
-    if not text.strip():
-        raise _fail(el, f"{qname(el.tag)} is empty (PEPPOL-COMMON-R001)")
-    return text
-
-
-def _code_text(el: etree._Element) -> str:
-    return " ".join(_leaf_text(el).split())
-
-
-def _date(el: etree._Element) -> dt.date:
-    text = _leaf_text(el).strip()
-    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit():
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            pass
-    m = _DATE_RE.match(text)
-    if m is None:
-        raise _fail(el, f"{qname(el.tag)} {text!r} is not a date (YYYY-MM-DD)")
-    try:
-        return dt.date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError as exc:
-        raise _fail(el, f"{qname(el.tag)} {text!r} is not a valid date: {exc}") from None
-
-
-def _tz(text: str | None) -> dt.tzinfo | None:
-    if text is None:
-        return None
-    if text == "Z":
-        return dt.UTC
-    sign = -1 if text[0] == "-" else 1
-    hours, minutes = int(text[1:3]), int(text[4:6])
-    return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
-
-
-def _time_value(el: etree._Element) -> dt.time:
-    text = _leaf_text(el).strip()
-    if len(text) == 8 and text[2] == ":" and text[5] == ":" and text[:2].isdigit() and text[6:].isdigit():
-        try:
-            return dt.time.fromisoformat(text)
-        except ValueError:
-            pass
-    m = _TIME_RE.match(text)
-    if m is None:
-        raise _fail(el, f"{qname(el.tag)} {text!r} is not a time (hh:mm:ss)")
-    hour, minute, second = int(m[1]), int(m[2]), int(m[3])
-    micro = int((m[4] or "0")[:6].ljust(6, "0"))
-    if hour == 24 and minute == 0 and second == 0 and micro == 0:
-        hour = 0  # xs:time allows 24:00:00 for midnight
-    try:
-        return dt.time(hour, minute, second, micro, tzinfo=_tz(m[5]))
-    except ValueError as exc:
-        raise _fail(el, f"{qname(el.tag)} {text!r} is not a valid time: {exc}") from None
-
-
-def _unknown(parent: etree._Element, child: etree._Element) -> ParseError:
+def _unexpected(child: etree._Element) -> ParseError:
+    parent = child.getparent()
+    assert parent is not None
+    if parent.tag not in _AGGREGATE_TAGS:  # the walk only enters known elements: this one is a leaf
+        return _fail(child, f"{qname(parent.tag)} holds text, not the element {qname(child.tag)}")
     return _fail(
         child, f"{qname(child.tag)} is not part of the Invoice Response data model inside {qname(parent.tag)}"
     )
 
 
-def _repeated(parent: etree._Element, child: etree._Element) -> ParseError:
+def _repeated(child: etree._Element) -> ParseError:
+    parent = child.getparent()
+    assert parent is not None
     return _fail(
         child,
         f"{qname(child.tag)} may occur only once in {qname(parent.tag)} in an Invoice Response "
@@ -277,291 +251,364 @@ def _repeated(parent: etree._Element, child: etree._Element) -> ParseError:
     )
 
 
-def _missing(parent: etree._Element, tag: str) -> ParseError:
-    return _fail(parent, f"{qname(parent.tag)} lacks the mandatory element {qname(tag)}")
+def _walk(root: etree._Element) -> Record:
+    """File every element of the document into records, refusing anything outside the binding."""
+    table = _TABLE
+    sizes = _SIZES
+    ws = XML_WHITESPACE
+    top: Record = [None] * sizes[0]
+    top[0] = root
+    rec = top
+    children = table[0]
+    remaining = len(root)
+    stack: list[tuple[dict[str, _Entry], int, Record]] = []
+    push = stack.append
+    pop = stack.pop
+    nodes = root.iter()
+    next(nodes)
+    for el in nodes:
+        while not remaining:
+            children, remaining, rec = pop()
+        remaining -= 1
+        try:
+            slot, child, kind = children[el.tag]
+        except KeyError:
+            if isinstance(el.tag, str):
+                raise _unexpected(el) from None
+            continue  # a comment or processing instruction (its tag is a function)
+        if kind <= _LEAF:
+            if rec[slot] is not None:
+                raise _repeated(el)
+            n = len(el)
+            if kind == _TEXT and not n:
+                text = el.text
+                # Empty text stays an element: the build phase says where it is.
+                rec[slot] = text if text is not None and text.strip(ws) else el
+            else:
+                rec[slot] = el
+            if n:  # comments inside the text
+                push((children, remaining, rec))
+                children, remaining = _INSIDE_LEAF, n
+            continue
+        new: Record = [None] * sizes[child]
+        new[0] = el
+        if kind == _ONE:
+            if rec[slot] is not None:
+                raise _repeated(el)
+            rec[slot] = new
+        elif rec[slot] is None:
+            rec[slot] = [new]
+        else:
+            rec[slot].append(new)
+        n = len(el)
+        if n:
+            push((children, remaining, rec))
+            children, remaining, rec = table[child], n, new
+    return top
 
 
-def _guard(el: etree._Element, build: Callable[[], _T]) -> _T:
-    """Run a model constructor, turning its complaints into a ParseError at ``el``."""
+# --------------------------------------------------------------------------------------------------
+# Parser: values
+# --------------------------------------------------------------------------------------------------
+
+# xs:date and xs:time lexical forms; [0-9], not \d, which would also take other scripts' digits.
+_DATE_RE: Final = re.compile(r"^(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})(Z|[+-][0-9]{2}:[0-9]{2})?$")
+_TIME_RE: Final = re.compile(r"^([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?(Z|[+-][0-9]{2}:[0-9]{2})?$")
+_WS_RUN: Final = re.compile("[ \t\r\n]+")
+
+
+def _leaf_text(el: etree._Element) -> str:
+    """The text of a leaf element, joined around comments; refuses an empty one (PEPPOL-COMMON-R001)."""
+    parts = [el.text or ""]
+    for c in el:
+        parts.append(c.tail or "")
+    text = "".join(parts)
+    if not text.strip(XML_WHITESPACE):
+        raise _fail(el, f"{qname(el.tag)} is empty (PEPPOL-COMMON-R001)")
+    return text
+
+
+def _leaf(rec: Record, slot: int) -> etree._Element:
+    """The element of a leaf whose text the walk filed (for error messages)."""
+    value = rec[slot]
+    if not isinstance(value, str):
+        return value  # type: ignore[no-any-return]
+    parent: etree._Element = rec[0]
+    tag = _TABLE_SPEC_CHILD[parent.tag][slot]
+    for el in parent.iterchildren(tag):
+        return el
+    raise AssertionError(f"{tag} vanished from {parent.tag}")  # pragma: no cover
+
+
+def _text(value: str | etree._Element) -> str:
+    """Text of a mandatory or present leaf as filed by the walk."""
+    if isinstance(value, str):
+        return value
+    return _leaf_text(value)
+
+
+def _opt_text(value: str | etree._Element | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return _leaf_text(value)
+
+
+def _normalize(text: str) -> str:
+    """``normalize-space()``: XML whitespace only (a no-break space stays)."""
+    if " " in text or "\t" in text or "\n" in text or "\r" in text:
+        return _WS_RUN.sub(" ", text).strip(" ")
+    return text
+
+
+def _date(rec: Record, slot: int) -> dt.date:
+    text = _text(rec[slot]).strip(XML_WHITESPACE)
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.isascii():
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    m = _DATE_RE.match(text)
+    if m is None:
+        el = _leaf(rec, slot)
+        raise _fail(el, f"{qname(el.tag)} {text!r} is not a date (YYYY-MM-DD)")
     try:
-        return build()
-    except (CodeError, BuildError) as exc:
-        raise _fail(el, f"{exc} in {qname(el.tag)}") from None
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError as exc:
+        el = _leaf(rec, slot)
+        raise _fail(el, f"{qname(el.tag)} {text!r} is not a valid date: {exc}") from None
 
 
-def _text(el: etree._Element) -> str:
-    """Leaf text, fast path first; the slow path explains what is wrong."""
-    t = el.text
-    if t is not None and not len(el) and t.strip():
-        return t
-    return _leaf_text(el)
+_ZONES: dict[str, dt.tzinfo] = {"Z": dt.UTC}
+_MAX_OFFSET: Final = dt.timedelta(hours=14)
 
 
-# Hand-written descent, one function per aggregate of the binding: several times faster than a
-# generic table walk in CPython. tests/test_ubl.py checks that it accepts exactly the binding's
-# elements (every allowed child, no other) so the two cannot drift apart.
-
-_ID = _B + "ID"
-_NAME = _B + "Name"
-_ENDPOINT = _B + "EndpointID"
-_PARTY_IDENT = _C + "PartyIdentification"
-_LEGAL = _C + "PartyLegalEntity"
-_REG_NAME = _B + "RegistrationName"
-_CONTACT = _C + "Contact"
-_TELEPHONE = _B + "Telephone"
-_MAIL = _B + "ElectronicMail"
-_PARTY_NAME = _C + "PartyName"
-_ISSUE_DATE = _B + "IssueDate"
+def _tz(text: str) -> dt.tzinfo:
+    """``Z`` or ``+hh:mm``/``-hh:mm`` (at most 14:00) as a fixed-offset zone; one object per offset."""
+    zone = _ZONES.get(text)
+    if zone is None:
+        hours, minutes = int(text[1:3]), int(text[4:6])
+        offset = dt.timedelta(hours=hours, minutes=minutes)
+        if offset > _MAX_OFFSET or minutes > 59:
+            raise ValueError(f"the UTC offset {text} is beyond -14:00..+14:00")
+        zone = _ZONES[text] = dt.timezone(-offset if text[0] == "-" else offset)
+    return zone
 
 
-def _single_leaf(el: etree._Element, tag: str) -> etree._Element:
-    """The one child ``tag`` of an aggregate that may hold nothing else (PartyIdentification, ...)."""
-    found = None
-    for c in el:
-        if c.tag == tag:
-            if found is not None:
-                raise _repeated(el, c)
-            found = c
-        elif isinstance(c.tag, str):
-            raise _unknown(el, c)
-    if found is None:
-        raise _missing(el, tag)
-    return found
-
-
-def _party_id(el: etree._Element) -> PartyId:
-    idel = _single_leaf(el, _ID)
-    value = _text(idel)
-    scheme = idel.get("schemeID")
+def _time(rec: Record, slot: int) -> dt.time:
+    text = _text(rec[slot]).strip(XML_WHITESPACE)
+    # Fast path for the usual forms hh:mm:ss, hh:mm:ssZ and hh:mm:ss+hh:mm; the pattern below for the rest.
+    n = len(text)
+    if (
+        (n == 8 or (n == 9 and text[8] == "Z") or (n == 14 and text[8] in "+-" and text[11] == ":"
+                                                    and text[12] in "012345"))
+        and text.isascii() and text[2] == ":" and text[5] == ":"
+    ):
+        try:
+            value = dt.time.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            if n != 14 or abs(value.utcoffset() or _MAX_OFFSET) <= _MAX_OFFSET:
+                return value
+    m = _TIME_RE.match(text)
+    if m is None:
+        el = _leaf(rec, slot)
+        raise _fail(el, f"{qname(el.tag)} {text!r} is not a time (hh:mm:ss)")
+    hour, minute, second = int(m[1]), int(m[2]), int(m[3])
+    micro = int((m[4] or "0")[:6].ljust(6, "0"))
+    if hour == 24 and minute == 0 and second == 0 and micro == 0:
+        hour = 0  # xs:time allows 24:00:00 for midnight
     try:
-        return PartyId(value, scheme)
-    except (CodeError, BuildError) as exc:
-        raise _fail(idel, f"{exc} in {qname(idel.tag)}") from None
+        return dt.time(hour, minute, second, micro, tzinfo=None if m[5] is None else _tz(m[5]))
+    except ValueError as exc:
+        el = _leaf(rec, slot)
+        raise _fail(el, f"{qname(el.tag)} {text!r} is not a valid time: {exc}") from None
 
 
-def _contact(el: etree._Element) -> Contact:
-    name = tel = mail = None
-    for c in el:
-        tag = c.tag
-        if tag == _NAME:
-            if name is not None:
-                raise _repeated(el, c)
-            name = _text(c)
-        elif tag == _TELEPHONE:
-            if tel is not None:
-                raise _repeated(el, c)
-            tel = _text(c)
-        elif tag == _MAIL:
-            if mail is not None:
-                raise _repeated(el, c)
-            mail = _text(c)
-        elif isinstance(tag, str):
-            raise _unknown(el, c)
-    return _guard(el, lambda: Contact(name, tel, mail))
+def _missing(rec: Record, tag: str) -> ParseError:
+    parent = rec[0]
+    return _fail(parent, f"{qname(parent.tag)} lacks the mandatory element {tag}")
 
 
-def _party(el: etree._Element, *, contact_allowed: bool) -> Party:
-    endpoint_el = pid_el = legal_el = contact_el = None
-    for c in el:
-        tag = c.tag
-        if tag == _ENDPOINT:
-            if endpoint_el is not None:
-                raise _repeated(el, c)
-            endpoint_el = c
-        elif tag == _PARTY_IDENT:
-            if pid_el is not None:
-                raise _repeated(el, c)
-            pid_el = c
-        elif tag == _LEGAL:
-            if legal_el is not None:
-                raise _repeated(el, c)
-            legal_el = c
-        elif tag == _CONTACT and contact_allowed:
-            if contact_el is not None:
-                raise _repeated(el, c)
-            contact_el = c
-        elif isinstance(tag, str):
-            raise _unknown(el, c)
+def _complaint(el: etree._Element, exc: CodeError | BuildError) -> ParseError:
+    return _fail(el, f"{exc} in {qname(el.tag)}")
+
+
+_TABLE_SPEC_CHILD: Final[dict[str, list[str]]] = {}
+for _spec in _SPECS:
+    _TABLE_SPEC_CHILD.setdefault(_spec.clark, [""] + [c.clark for c in _spec.children])
+del _spec
+# Aggregates with the same tag have the same children everywhere in the binding (checked here), so
+# a leaf can be found again from its parent's tag and its slot.
+assert all(_TABLE_SPEC_CHILD[s.clark][1:] == [c.clark for c in s.children] for s in _SPECS)
+
+_P = _slots("cac:SenderParty")
+_P_ENDPOINT, _P_IDENT, _P_LEGAL, _P_CONTACT = (_P["cbc:EndpointID"], _P["cac:PartyIdentification"],
+                                               _P["cac:PartyLegalEntity"], _P["cac:Contact"])
+_P_REG_NAME = _slots("cac:SenderParty", "cac:PartyLegalEntity")["cbc:RegistrationName"]
+_PI_ID = _slots("cac:SenderParty", "cac:PartyIdentification")["cbc:ID"]
+_CT = _slots("cac:SenderParty", "cac:Contact")
+_CT_NAME, _CT_TEL, _CT_MAIL = _CT["cbc:Name"], _CT["cbc:Telephone"], _CT["cbc:ElectronicMail"]
+assert _slots("cac:ReceiverParty") == {k: v for k, v in _P.items() if k != "cac:Contact"}
+
+
+def _party_id(rec: Record) -> PartyId:
+    el = rec[_PI_ID]
+    if el is None:
+        raise _missing(rec, "cbc:ID")
+    value = el.text
+    if value is None or len(el) or not value.strip(XML_WHITESPACE):
+        value = _leaf_text(el)
+    scheme = el.get("schemeID")
+    if scheme is not None and scheme not in ICD:
+        raise _complaint(el, CodeError("ICD", scheme))
+    return _unchecked_party_id(value, scheme)
+
+
+def _party(rec: Record) -> Party:
+    endpoint_el = rec[_P_ENDPOINT]
+    legal = rec[_P_LEGAL]
     if endpoint_el is None:
-        raise _missing(el, _ENDPOINT)
-    if legal_el is None:
-        raise _missing(el, _LEGAL)
-    ep_value = _text(endpoint_el)
+        raise _missing(rec, "cbc:EndpointID")
+    if legal is None:
+        raise _missing(rec, "cac:PartyLegalEntity")
+    name = legal[_P_REG_NAME]
+    if name is None:
+        raise _missing(legal, "cbc:RegistrationName")
+    if name.__class__ is not str:
+        name = _leaf_text(name)
     scheme = endpoint_el.get("schemeID")
-    if scheme is None:
-        raise _fail(endpoint_el, f"{qname(endpoint_el.tag)} lacks the mandatory attribute schemeID")
-    try:
-        endpoint = EndpointId(scheme, ep_value)
-    except (CodeError, BuildError) as exc:
-        raise _fail(endpoint_el, f"{exc} in {qname(endpoint_el.tag)}") from None
-    name = _text(_single_leaf(legal_el, _REG_NAME))
-    identifier = None if pid_el is None else _party_id(pid_el)
-    contact = None if contact_el is None else _contact(contact_el)
-    return Party(endpoint, name, identifier, contact)
+    if scheme not in EAS:
+        if scheme is None:
+            raise _fail(endpoint_el, f"{qname(endpoint_el.tag)} lacks the mandatory attribute schemeID")
+        raise _complaint(endpoint_el, CodeError("EAS", scheme))
+    value = endpoint_el.text
+    if value is None or len(endpoint_el) or not value.strip(XML_WHITESPACE):
+        value = _leaf_text(endpoint_el)
+    pid_rec = rec[_P_IDENT]
+    contact = None
+    if len(rec) > _P_CONTACT:
+        c = rec[_P_CONTACT]
+        if c is not None:
+            contact_name, tel, mail = _opt_text(c[_CT_NAME]), _opt_text(c[_CT_TEL]), _opt_text(c[_CT_MAIL])
+            if contact_name is None and tel is None and mail is None:
+                raise _fail(c[0], f"{qname(c[0].tag)} is empty (PEPPOL-COMMON-R001)")
+            contact = _unchecked_contact(contact_name, tel, mail)
+    return _unchecked_party(
+        _unchecked_endpoint(scheme, value), name, None if pid_rec is None else _party_id(pid_rec), contact
+    )
 
 
-def _referenced(el: etree._Element) -> ReferencedParty:
-    pid_el = name_el = None
-    for c in el:
-        tag = c.tag
-        if tag == _PARTY_IDENT:
-            if pid_el is not None:
-                raise _repeated(el, c)
-            pid_el = c
-        elif tag == _PARTY_NAME:
-            if name_el is not None:
-                raise _repeated(el, c)
-            name_el = c
-        elif isinstance(tag, str):
-            raise _unknown(el, c)
-    if name_el is None:
-        raise _missing(el, _PARTY_NAME)
-    name = _text(_single_leaf(name_el, _NAME))
-    identifier = None if pid_el is None else _party_id(pid_el)
-    return ReferencedParty(name, identifier)
+_RP = _slots("cac:DocumentResponse", "cac:IssuerParty")
+_RP_IDENT, _RP_NAME = _RP["cac:PartyIdentification"], _RP["cac:PartyName"]
+_PN_NAME = _slots("cac:DocumentResponse", "cac:IssuerParty", "cac:PartyName")["cbc:Name"]
+assert _slots("cac:DocumentResponse", "cac:RecipientParty") == _RP
 
 
-_REASONS: Final = {m.value: m for m in StatusReason}
-_ACTIONS: Final = {m.value: m for m in StatusAction}
+def _referenced(rec: Record) -> ReferencedParty:
+    name_rec = rec[_RP_NAME]
+    if name_rec is None:
+        raise _missing(rec, "cac:PartyName")
+    name = name_rec[_PN_NAME]
+    if name is None:
+        raise _missing(name_rec, "cbc:Name")
+    pid_rec = rec[_RP_IDENT]
+    return _unchecked_referenced(_text(name), None if pid_rec is None else _party_id(pid_rec))
+
+
 _LISTS: Final[dict[str, dict[str, StatusReason] | dict[str, StatusAction]]] = {
-    ClarificationList.REASON.value: _REASONS,
-    ClarificationList.ACTION.value: _ACTIONS,
+    ClarificationList.REASON.value: {m.value: m for m in StatusReason},
+    ClarificationList.ACTION.value: {m.value: m for m in StatusAction},
 }
 _RESPONSE_CODES: Final = {m.value: m for m in ResponseCode}
 
-_STATUS_CODE = _B + "StatusReasonCode"
-_STATUS_TEXT = _B + "StatusReason"
-_CONDITION = _C + "Condition"
-_ATTRIBUTE_ID = _B + "AttributeID"
-_DESCRIPTION = _B + "Description"
+_ST = _slots("cac:DocumentResponse", "cac:Response", "cac:Status")
+_ST_CODE, _ST_TEXT, _ST_COND = _ST["cbc:StatusReasonCode"], _ST["cbc:StatusReason"], _ST["cac:Condition"]
+_CD = _slots("cac:DocumentResponse", "cac:Response", "cac:Status", "cac:Condition")
+_CD_ATTR, _CD_DESC = _CD["cbc:AttributeID"], _CD["cbc:Description"]
 
 
-def _condition(el: etree._Element) -> Condition:
-    attr = desc = None
-    for c in el:
-        tag = c.tag
-        if tag == _ATTRIBUTE_ID:
-            if attr is not None:
-                raise _repeated(el, c)
-            attr = _text(c)
-        elif tag == _DESCRIPTION:
-            if desc is not None:
-                raise _repeated(el, c)
-            desc = _text(c)
-        elif isinstance(tag, str):
-            raise _unknown(el, c)
-    if attr is None:
-        raise _missing(el, _ATTRIBUTE_ID)
-    return Condition(attr, desc)
+def _conditions(recs: list[Record]) -> tuple[Condition, ...]:
+    out = []
+    for rec in recs:
+        attr = rec[_CD_ATTR]
+        if attr is None:
+            raise _missing(rec, "cbc:AttributeID")
+        desc = rec[_CD_DESC]
+        out.append(_unchecked_condition(
+            attr if attr.__class__ is str else _leaf_text(attr),
+            desc if desc is None or desc.__class__ is str else _leaf_text(desc),
+        ))
+    return tuple(out)
 
 
-def _clarification(el: etree._Element) -> Clarification:
-    code_el = reason = None
-    conditions: list[Condition] = []
-    for c in el:
-        tag = c.tag
-        if tag == _STATUS_CODE:
-            if code_el is not None:
-                raise _repeated(el, c)
-            code_el = c
-        elif tag == _STATUS_TEXT:
-            if reason is not None:
-                raise _repeated(el, c)
-            reason = _text(c)
-        elif tag == _CONDITION:
-            conditions.append(_condition(c))
-        elif isinstance(tag, str):
-            raise _unknown(el, c)
-    code = None
+def _clarification(rec: Record) -> Clarification:
+    code_el = rec[_ST_CODE]
+    code: StatusReason | StatusAction | None = None
     if code_el is not None:
         list_id = code_el.get("listID")
-        if list_id is None:
-            raise _fail(code_el, f"{qname(code_el.tag)} lacks the mandatory attribute listID")
-        text = " ".join(_text(code_el).split())
-        table = _LISTS.get(list_id)
-        code = None if table is None else table.get(text)
+        value = code_el.text
+        if value is None or len(code_el) or not value.strip(XML_WHITESPACE):
+            value = _leaf_text(code_el)
+        table = _LISTS.get(list_id)  # type: ignore[arg-type, unused-ignore]  # None finds nothing
+        code = None if table is None else table.get(value)
         if code is None:
-            code = _guard(code_el, lambda: clarification_code(list_id, text))
+            if list_id is None:
+                raise _fail(code_el, f"{qname(code_el.tag)} lacks the mandatory attribute listID")
+            text = _normalize(value)
+            try:
+                code = clarification_code(list_id, text)
+            except CodeError as exc:
+                raise _complaint(code_el, exc) from None
+    cond_recs = rec[_ST_COND]
+    conditions = () if cond_recs is None else _conditions(cond_recs)
+    reason = rec[_ST_TEXT]
+    if reason is not None and reason.__class__ is not str:
+        reason = _leaf_text(reason)
     if code is None and reason is None and not conditions:
-        raise _fail(el, f"{qname(el.tag)} is empty (PEPPOL-COMMON-R001)")
-    return Clarification(code, reason, tuple(conditions))
+        raise _fail(rec[0], f"{qname(rec[0].tag)} is empty (PEPPOL-COMMON-R001)")
+    return _unchecked_clarification(code, reason, conditions)
 
 
-_RESPONSE_CODE = _B + "ResponseCode"
-_EFFECTIVE = _B + "EffectiveDate"
-_STATUS = _C + "Status"
-_TYPE_CODE = _B + "DocumentTypeCode"
+_RS = _slots("cac:DocumentResponse", "cac:Response")
+_RS_CODE, _RS_EFFECTIVE, _RS_STATUS = _RS["cbc:ResponseCode"], _RS["cbc:EffectiveDate"], _RS["cac:Status"]
+_DRF = _slots("cac:DocumentResponse", "cac:DocumentReference")
+_DRF_ID, _DRF_DATE, _DRF_TYPE = _DRF["cbc:ID"], _DRF["cbc:IssueDate"], _DRF["cbc:DocumentTypeCode"]
+_DR = _slots("cac:DocumentResponse")
+_DR_RESPONSE, _DR_REF, _DR_ISSUER, _DR_RECIPIENT = (_DR["cac:Response"], _DR["cac:DocumentReference"],
+                                                     _DR["cac:IssuerParty"], _DR["cac:RecipientParty"])
+_R = _slots()
+_R_CUST, _R_PROF, _R_ID, _R_DATE, _R_TIME, _R_NOTE, _R_SENDER, _R_RECEIVER, _R_DR = (
+    _R["cbc:CustomizationID"], _R["cbc:ProfileID"], _R["cbc:ID"], _R["cbc:IssueDate"], _R["cbc:IssueTime"],
+    _R["cbc:Note"], _R["cac:SenderParty"], _R["cac:ReceiverParty"], _R["cac:DocumentResponse"],
+)
+_R_MANDATORY: Final = tuple((_R[c.tag], c.tag) for c in BINDING.children if c.min >= 1)
+_CUST_TAG: Final = "{" + CBC + "}CustomizationID"
 
 
-def _response(el: etree._Element) -> tuple[ResponseCode, dt.date | None, tuple[Clarification, ...]]:
-    code_el = eff_el = None
-    clar: list[Clarification] = []
-    for c in el:
-        tag = c.tag
-        if tag == _RESPONSE_CODE:
-            if code_el is not None:
-                raise _repeated(el, c)
-            code_el = c
-        elif tag == _EFFECTIVE:
-            if eff_el is not None:
-                raise _repeated(el, c)
-            eff_el = c
-        elif tag == _STATUS:
-            clar.append(_clarification(c))
-        elif isinstance(tag, str):
-            raise _unknown(el, c)
-    if code_el is None:
-        raise _missing(el, _RESPONSE_CODE)
-    text = " ".join(_text(code_el).split())
-    code = _RESPONSE_CODES.get(text) or _guard(code_el, lambda: ResponseCode(text))
-    return code, (None if eff_el is None else _date(eff_el)), tuple(clar)
+def _document_reference(rec: Record) -> DocumentReference:
+    id_value = rec[_DRF_ID]
+    if id_value is None:
+        raise _missing(rec, "cbc:ID")
+    type_value = rec[_DRF_TYPE]
+    if type_value is None:
+        raise _missing(rec, "cbc:DocumentTypeCode")
+    try:
+        type_code = DocumentTypeCode(_normalize(_text(type_value)))
+    except CodeError as exc:
+        raise _complaint(_leaf(rec, _DRF_TYPE), exc) from None
+    return _unchecked_document(_text(id_value), type_code, None if rec[_DRF_DATE] is None else _date(rec, _DRF_DATE))
 
 
-def _document_reference(el: etree._Element) -> DocumentReference:
-    id_el = date_el = type_el = None
-    for c in el:
-        tag = c.tag
-        if tag == _ID:
-            if id_el is not None:
-                raise _repeated(el, c)
-            id_el = c
-        elif tag == _ISSUE_DATE:
-            if date_el is not None:
-                raise _repeated(el, c)
-            date_el = c
-        elif tag == _TYPE_CODE:
-            if type_el is not None:
-                raise _repeated(el, c)
-            type_el = c
-        elif isinstance(tag, str):
-            raise _unknown(el, c)
-    if id_el is None:
-        raise _missing(el, _ID)
-    if type_el is None:
-        raise _missing(el, _TYPE_CODE)
-    text = " ".join(_text(type_el).split())
-    type_code = _guard(type_el, lambda: DocumentTypeCode(text))
-    return DocumentReference(_text(id_el), type_code, None if date_el is None else _date(date_el))
-
-
-_RESPONSE = _C + "Response"
-_DOC_REF = _C + "DocumentReference"
-_ISSUER = _C + "IssuerParty"
-_RECIPIENT = _C + "RecipientParty"
-
-_ROOT_CHILDREN: Final = {
-    _B + "CustomizationID": 0,
-    _B + "ProfileID": 1,
-    _ID: 2,
-    _ISSUE_DATE: 3,
-    _B + "IssueTime": 4,
-    _B + "Note": 5,
-    _C + "SenderParty": 6,
-    _C + "ReceiverParty": 7,
-    _C + "DocumentResponse": 8,
-}
-_ROOT_MANDATORY: Final = (0, 1, 2, 3, 6, 7, 8)
-_ROOT_TAGS: Final = tuple(_ROOT_CHILDREN)
+def _check_customization(el: etree._Element, customization: str) -> str:
+    norm = customization.strip(XML_WHITESPACE)
+    if not norm.startswith(CUSTOMIZATION_ID):
+        if norm.startswith(_MLR_CUSTOMIZATION):
+            raise _fail(el, "this is a Peppol Message Level Response (MLR, T71), not an Invoice Response")
+        if norm.startswith(_MLS_CUSTOMIZATION):
+            raise _fail(el, "this is a Peppol Message Level Status (MLS), not an Invoice Response")
+        raise _fail(el, f"CustomizationID {norm!r} is not an Invoice Response ({CUSTOMIZATION_ID}...)")
+    return customization
 
 
 def parse_element(root: etree._Element) -> InvoiceResponse:
@@ -573,83 +620,65 @@ def parse_element(root: etree._Element) -> InvoiceResponse:
             raise _fail(root, f"the root element ApplicationResponse is in the wrong namespace ({name}); "
                               f"expected {UBL_NS}")
         raise _fail(root, f"the root element is {name}, not an Invoice Response (ubl:ApplicationResponse)")
-    slots: list[etree._Element | None] = [None] * 9
-    index = _ROOT_CHILDREN.get
-    for c in root:
-        i = index(c.tag)
-        if i is None:
-            if isinstance(c.tag, str):
-                raise _unknown(root, c)
-            continue
-        if slots[i] is not None:
-            raise _repeated(root, c)
-        slots[i] = c
-    for i in _ROOT_MANDATORY:
-        if slots[i] is None:
-            raise _missing(root, _ROOT_TAGS[i])
-    cust_el, prof_el, id_el, date_el, time_el, note_el, sender_el, receiver_el, dr_el = slots
-    assert cust_el is not None
-    assert prof_el is not None
-    assert id_el is not None
-    assert date_el is not None
-    assert sender_el is not None
-    assert receiver_el is not None
-    assert dr_el is not None
-
-    customization = _text(cust_el)
-    norm = " ".join(customization.split())
-    if not norm.startswith(CUSTOMIZATION_ID):
-        if norm.startswith(_MLR_CUSTOMIZATION):
-            raise _fail(cust_el, "this is a Peppol Message Level Response (MLR, T71), not an Invoice Response")
-        if norm.startswith(_MLS_CUSTOMIZATION):
-            raise _fail(cust_el, "this is a Peppol Message Level Status (MLS), not an Invoice Response")
-        raise _fail(cust_el, f"CustomizationID {norm!r} is not an Invoice Response ({CUSTOMIZATION_ID})")
-
-    response_el = docref_el = issuer_el = recipient_el = None
-    for c in dr_el:
-        tag = c.tag
-        if tag == _RESPONSE:
-            if response_el is not None:
-                raise _repeated(dr_el, c)
-            response_el = c
-        elif tag == _DOC_REF:
-            if docref_el is not None:
-                raise _repeated(dr_el, c)
-            docref_el = c
-        elif tag == _ISSUER:
-            if issuer_el is not None:
-                raise _repeated(dr_el, c)
-            issuer_el = c
-        elif tag == _RECIPIENT:
-            if recipient_el is not None:
-                raise _repeated(dr_el, c)
-            recipient_el = c
-        elif isinstance(tag, str):
-            raise _unknown(dr_el, c)
-    if response_el is None:
-        raise _missing(dr_el, _RESPONSE)
-    if docref_el is None:
-        raise _missing(dr_el, _DOC_REF)
-    code, effective, clar = _response(response_el)
     try:
-        return InvoiceResponse(
-            id=_text(id_el),
-            issue_date=_date(date_el),
-            sender=_party(sender_el, contact_allowed=True),
-            receiver=_party(receiver_el, contact_allowed=False),
-            code=code,
-            document=_document_reference(docref_el),
-            clarifications=clar,
-            effective_date=effective,
-            issue_time=None if time_el is None else _time_value(time_el),
-            note=None if note_el is None else _text(note_el),
-            issuer_party=None if issuer_el is None else _referenced(issuer_el),
-            recipient_party=None if recipient_el is None else _referenced(recipient_el),
-            customization_id=customization,
-            profile_id=_text(prof_el),
-        )
-    except (CodeError, BuildError) as exc:  # pragma: no cover - the element checks come first
-        raise _fail(root, str(exc)) from None
+        top = _walk(root)
+    except ParseError:
+        # An MLR or MLS shares the root element: say that rather than complain about its elements.
+        for cust_el in root.iterchildren(_CUST_TAG):
+            if cust_el.text is not None:
+                _check_customization(cust_el, cust_el.text)
+        raise
+    cust = top[_R_CUST]
+    if cust is not None:  # first, so that an MLR or MLS is named as such
+        customization = _text(cust)
+        if not customization.startswith(CUSTOMIZATION_ID):
+            _check_customization(_leaf(top, _R_CUST), customization)
+    for slot, tag in _R_MANDATORY:
+        if top[slot] is None:
+            raise _missing(top, tag)
+    dr = top[_R_DR]
+    response = dr[_DR_RESPONSE]
+    if response is None:
+        raise _missing(dr, "cac:Response")
+    docref = dr[_DR_REF]
+    if docref is None:
+        raise _missing(dr, "cac:DocumentReference")
+    code_value = response[_RS_CODE]
+    if code_value is None:
+        raise _missing(response, "cbc:ResponseCode")
+    code_text = _normalize(_text(code_value))
+    code = _RESPONSE_CODES.get(code_text)
+    if code is None:
+        raise _complaint(_leaf(response, _RS_CODE), CodeError("UNCL4343-T111", code_text, list(_RESPONSE_CODES)))
+    statuses = response[_RS_STATUS]
+    issuer = dr[_DR_ISSUER]
+    recipient = dr[_DR_RECIPIENT]
+    return _unchecked_response(
+        _text(top[_R_ID]),
+        _date(top, _R_DATE),
+        _party(top[_R_SENDER]),
+        _party(top[_R_RECEIVER]),
+        code,
+        _document_reference(docref),
+        () if statuses is None else tuple([_clarification(s) for s in statuses]),
+        None if response[_RS_EFFECTIVE] is None else _date(response, _RS_EFFECTIVE),
+        None if top[_R_TIME] is None else _time(top, _R_TIME),
+        _opt_text(top[_R_NOTE]),
+        None if issuer is None else _referenced(issuer),
+        None if recipient is None else _referenced(recipient),
+        customization,
+        _text(top[_R_PROF]),
+    )
+
+
+def unwrap_sbdh(root: etree._Element) -> etree._Element:
+    """The business document inside a Peppol SBDH envelope, or ``root`` itself when it is no envelope."""
+    if root.tag != _SBD_TAG:
+        return root
+    payload = [c for c in root if isinstance(c.tag, str) and c.tag != _SBDH_TAG]
+    if len(payload) != 1:
+        raise _fail(root, f"the SBDH envelope must hold exactly one business document, not {len(payload)}")
+    return payload[0]
 
 
 def parse(data: bytes | str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> InvoiceResponse:
@@ -659,10 +688,8 @@ def parse(data: bytes | str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> InvoiceR
     a well-formed Invoice Response of the BIS data model, and
     :class:`~peppol_response.errors.UnsafeXmlError` for hostile input.
     """
+    # The walk bounds the depth itself: an element deeper than the binding is outside it.
     root = parse_xml(data, what="Invoice Response", max_bytes=max_bytes, max_depth=None)
-    if root.tag == "{" + _SBDH_NS + "}StandardBusinessDocument":
-        payload = [c for c in _children(root) if c.tag != "{" + _SBDH_NS + "}StandardBusinessDocumentHeader"]
-        if len(payload) != 1:
-            raise _fail(root, "the SBDH envelope must hold exactly one business document")
-        root = payload[0]
+    if root.tag == _SBD_TAG:
+        root = unwrap_sbdh(root)
     return parse_element(root)

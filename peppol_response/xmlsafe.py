@@ -9,6 +9,7 @@ line number.
 
 from __future__ import annotations
 
+import codecs
 import re
 import threading
 from typing import Final
@@ -20,6 +21,7 @@ from .errors import ParseError, UnsafeXmlError
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "MAX_DEPTH",
+    "find_markup_declaration",
     "local_name",
     "location",
     "parse_xml",
@@ -33,8 +35,26 @@ DEFAULT_MAX_BYTES: Final = 10 * 1024 * 1024
 MAX_DEPTH: Final = 100
 """Deepest element nesting accepted. Peppol documents stay far below; hostile inputs do not."""
 
-_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+_ENCODING_DECL = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_WIDE_BOMS: Final = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_WIDE_PATTERNS: Final = {
+    b"\x00\x00\x00<": "utf-32-be",
+    b"<\x00\x00\x00": "utf-32-le",
+    b"\x00<\x00?": "utf-16-be",
+    b"<\x00?\x00": "utf-16-le",
+}
+# 8-bit encodings in which every ASCII byte means its ASCII character and nothing shifts state, so the
+# byte scan for markup declarations sees what libxml2 will see. (UTF-7, EBCDIC and friends could hide
+# a DOCTYPE from it and are refused.)
+_ASCII_COMPATIBLE = re.compile(r"^(utf_8|ascii|latin_1|iso8859_\d+|cp125\d)$")
+_ACCEPTED_DECLARATIONS: set[bytes] = set()
+_ELEMENT_STARTS: Final = re.compile(rb"[ \t\r\n]*<[A-Za-z_:\x80-\xff]")
 _local = threading.local()
 
 
@@ -55,6 +75,88 @@ def safe_parser() -> etree.XMLParser:
     return parser
 
 
+def _line_at(raw: bytes, offset: int) -> int:
+    return raw.count(b"\n", 0, offset) + 1
+
+
+def find_markup_declaration(raw: bytes) -> int | None:
+    """Offset of a ``<!DOCTYPE`` (or any ``<!`` other than a comment) in the prolog, else None.
+
+    Only the prolog can declare anything: libxml2 treats a ``<!DOCTYPE`` or ``<!ENTITY`` after the root
+    element's start tag as a fatal syntax error and never processes it. So the scan walks the prolog
+    token by token (XML declaration and processing instructions ``<?...?>``, comments ``<!--...-->``) and
+    stops at the first element. Text inside a PI or comment cannot hide a declaration from it, and it
+    costs a few ``bytes.find`` calls however long the document is.
+    """
+    find = raw.find
+    pos = 0
+    while True:
+        lt = find(b"<", pos)
+        if lt < 0:
+            return None
+        follows = raw[lt + 1 : lt + 2]
+        if follows == b"?":
+            end = find(b"?>", lt + 2)
+            if end < 0:
+                return None
+            pos = end + 2
+        elif follows == b"!":
+            if not raw.startswith(b"--", lt + 2):
+                return lt
+            end = find(b">", lt + 6)  # "<!---->" is the shortest comment
+            while end >= 0 and raw[end - 2 : end] != b"--":
+                end = find(b">", end + 1)
+            if end < 0:
+                return None
+            pos = end + 1
+        else:
+            return None  # the root element starts: the prolog is over
+
+
+def _decode_wide(raw: bytes, what: str) -> bytes | None:
+    """UTF-16/32 input re-encoded as UTF-8 without its declaration (so libxml2 parses what we scanned).
+
+    Returns None for input that is not UTF-16/32.
+    """
+    codec = None
+    for bom, name in _WIDE_BOMS:
+        if raw.startswith(bom):
+            codec = name
+            break
+    if codec is None:
+        codec = _WIDE_PATTERNS.get(raw[:4])
+    if codec is None:
+        return None
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"{what} cannot be decoded as {codec.upper()}: {exc.reason}", line=1) from None
+    return _XML_DECL.sub("", text.lstrip("\ufeff"), count=1).encode("utf-8")
+
+
+def _check_encoding(raw: bytes, what: str) -> None:
+    """Refuse 8-bit input whose declared encoding could hide markup from the byte scan."""
+    head = raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw
+    first = head.lstrip(b" \t\r\n")[:1]
+    if first != b"<":
+        if not head.strip():
+            raise ParseError(f"{what} is empty", line=1)
+        raise ParseError(f"{what} is not XML: it must start with '<' (UTF-8, UTF-16 or an ASCII-based encoding)",
+                         line=1)
+    if head.startswith(b"<?xml"):
+        m = _ENCODING_DECL.match(head)
+        if m is not None:
+            declared = m.group(1).decode("ascii")
+            try:
+                name = codecs.lookup(declared).name.replace("-", "_")
+            except LookupError:
+                raise ParseError(f"{what} declares the unknown encoding {declared!r}", line=1) from None
+            if not _ASCII_COMPATIBLE.match(name):
+                raise UnsafeXmlError(
+                    f"{what} declares the encoding {declared!r}; only UTF-8, UTF-16, UTF-32 and ASCII-based "
+                    "8-bit encodings are accepted", line=1)
+
+
 def parse_xml(
     data: bytes | str,
     *,
@@ -65,45 +167,66 @@ def parse_xml(
     """Parse ``data`` into an element, refusing anything hostile.
 
     ``what`` names the input in error messages ("Invoice Response", "SBDH", "SOAP envelope").
-    ``max_depth=None`` skips the depth walk for callers that walk the tree themselves (libxml2 still
-    refuses nesting beyond 256 levels). Raises :class:`UnsafeXmlError` for DTDs/entities, oversize or
-    over-deep input, and
-    :class:`ParseError` (with the line) for input that is not well-formed XML.
+    ``max_depth=None`` skips the depth walk for callers that never recurse or that bound the depth
+    themselves (libxml2 still refuses nesting beyond 256 levels). Raises :class:`UnsafeXmlError` for
+    DTDs/entities, encodings that could hide them, oversize or over-deep input, and :class:`ParseError`
+    (with the line) for input that is not well-formed XML.
+
+    Defences, in order: the size cap; the encoding (UTF-16/32 are decoded here and re-encoded as UTF-8,
+    8-bit input must be ASCII-based); a scan that refuses any ``<!DOCTYPE``/``<!ENTITY`` before libxml2
+    sees it; a parser with entities, DTD loading and network access off; and a check of the parsed
+    document for any DTD node, in case something slipped past the scan.
     """
     if isinstance(data, str):
         # lxml refuses str input that carries an encoding declaration; the text is already decoded.
-        text = _XML_DECL.sub("", data, count=1)
-        raw = text.encode("utf-8")
-        source: bytes | str = text
+        raw = _XML_DECL.sub("", data.lstrip("\ufeff"), count=1).encode("utf-8", "surrogatepass")
     elif isinstance(data, (bytes, bytearray, memoryview)):
         raw = bytes(data)
-        source = raw
     else:
         raise ParseError(f"{what} must be bytes or str, not {type(data).__name__}")
     if len(raw) > max_bytes:
         raise UnsafeXmlError(f"{what} is {len(raw)} bytes, more than the limit of {max_bytes}")
-    if b"<!" in raw:  # cheap pre-check; comments and CDATA also start so
-        found = _DOCTYPE.search(raw)
+    prolog_done = False
+    if raw[:1] != b"<":  # a BOM, whitespace, UTF-16/32 or junk: the careful path
+        wide = _decode_wide(raw, what)
+        if wide is not None:
+            raw = wide
+        _check_encoding(raw, what)
+    elif raw.startswith(b"<?xml"):
+        end = raw.find(b"?>", 5, 512)
+        if end < 0:
+            _check_encoding(raw, what)
+        else:
+            decl = raw[:end]
+            if decl not in _ACCEPTED_DECLARATIONS:
+                _check_encoding(raw, what)
+                if len(_ACCEPTED_DECLARATIONS) < 64:  # documents of one source repeat their declaration
+                    _ACCEPTED_DECLARATIONS.add(decl)
+            # The usual prolog: the declaration, whitespace, the root element. Nothing to scan.
+            prolog_done = _ELEMENT_STARTS.match(raw, end + 2) is not None
+    else:
+        prolog_done = _ELEMENT_STARTS.match(raw) is not None
+    if not prolog_done:
+        found = find_markup_declaration(raw)
         if found is not None:
-            raise UnsafeXmlError(f"{what} contains a DOCTYPE or entity declaration, which is not allowed",
-                                 line=raw[: found.start()].count(b"\n") + 1)
+            raise UnsafeXmlError(
+                f"{what} contains a DOCTYPE or other markup declaration ({raw[found:found + 12]!r}...), "
+                "which is not allowed", line=_line_at(raw, found))
     try:
-        root = etree.fromstring(source, safe_parser())
+        root = etree.fromstring(raw, safe_parser())
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
         msg = exc.msg if getattr(exc, "msg", None) else str(exc)
         if not raw.strip():
             raise ParseError(f"{what} is empty", line=1) from None
-        if "depth" in msg.lower() or "huge" in msg.lower():
+        low = msg.lower()
+        if "depth" in low or "huge" in low or "amplification" in low:
             raise UnsafeXmlError(f"{what} is nested or sized beyond the parser's limits: {msg}", line=line) from None
         raise ParseError(f"{what} is not well-formed XML: {msg}", line=line) from None
     except ValueError as exc:  # e.g. unsupported encoding declarations
         raise ParseError(f"{what} cannot be decoded: {exc}") from None
-    if b"\x00" in raw[:4] or raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        # UTF-16/32 input hides a DOCTYPE from the byte scan above: ask the parsed tree instead.
-        docinfo = root.getroottree().docinfo
-        if getattr(docinfo, "doctype", "") or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-            raise UnsafeXmlError(f"{what} contains a DOCTYPE, which is not allowed", line=1)
+    if root.getroottree().docinfo.internalDTD is not None:  # defence in depth: the scan should have refused it
+        raise UnsafeXmlError(f"{what} contains a DOCTYPE, which is not allowed", line=1)
     if max_depth is not None:
         _check_depth(root, what, max_depth)
     return root

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests._pki_fixtures"]
+pytest_plugins = ["tests._pki_fixtures", "peppol_response.testing.pytest_plugin"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PEPPOL_RESPONSE_SHARED", ROOT.parent / "shared"))

@@ -16,8 +16,15 @@ from .. import __version__
 
 # command name -> "module:attribute" (modules under peppol_response.cli)
 COMMANDS: dict[str, str] = {
+    "build": "documents:build",
+    "demo": "demo:demo",
+    "network": "network:network",
     "pki": "pki:pki",
+    "send": "transport:send_cmd",
+    "serve": "transport:serve_cmd",
+    "show": "documents:show",
     "track": "track:track",
+    "validate": "validate:validate_command",
 }
 
 

@@ -1,0 +1,8 @@
+"""``python -m peppol_response``: the command line (same as the ``peppol-response`` script)."""
+
+from __future__ import annotations
+
+from .cli import main
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

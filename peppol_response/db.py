@@ -1,0 +1,145 @@
+"""Database plumbing shared by the stores: engine creation and a per-component migration runner.
+
+Both stores (the tracker and the AS4 receiver's inbound store) use SQLAlchemy Core over SQLite (the
+default: one file, nothing to set up) or PostgreSQL (several processes or hosts). :func:`make_engine`
+sets SQLite up the same way for everyone: WAL, a busy timeout, foreign keys, and ``BEGIN IMMEDIATE``
+for write transactions (a transaction that will write takes the write lock at once, so two processes
+never deadlock upgrading a read lock); a connection opened with ``execution_options(pr_read=True)``
+begins a plain read transaction instead.
+
+:func:`migrate` applies a component's numbered migrations in order, in one transaction, under a lock
+(PostgreSQL advisory lock; SQLite's write lock), recording them in ``pr_migration`` (component,
+version). Several components can share one database without their versions colliding, and several
+processes may open the same store at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.pool import StaticPool
+
+from .errors import ConfigError, StoreError
+
+__all__ = ["Migration", "make_engine", "migrate", "migration_version", "retryable"]
+
+
+def make_engine(url: str | sa.Engine, *, synchronous: str = "NORMAL") -> sa.Engine:
+    """An engine for ``url`` (``sqlite:///file.db``, ``sqlite://`` in memory, ``postgresql+psycopg://...``).
+
+    ``synchronous`` is SQLite's ``PRAGMA synchronous``: ``NORMAL`` survives a process crash (WAL),
+    ``FULL`` also a power cut (an fsync per commit). An engine passed in is returned as it is.
+    """
+    if isinstance(url, sa.Engine):
+        return url
+    if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ConfigError(f"PRAGMA synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ConfigError(f"not a database URL: {url!r} ({exc})") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        memory = parsed.database in (None, "", ":memory:")
+        if memory:
+            engine = sa.create_engine(parsed, poolclass=StaticPool, connect_args={"check_same_thread": False})
+        else:
+            engine = sa.create_engine(parsed, connect_args={"timeout": 60, "check_same_thread": False})
+
+        @sa_event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # the driver must not BEGIN on its own; we do, below
+            cur = dbapi_conn.cursor()
+            if not memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.close()
+
+        @sa_event.listens_for(engine, "begin")
+        def _on_begin(conn: sa.Connection) -> None:
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("pr_read") else "BEGIN IMMEDIATE")
+
+        return engine
+    if backend == "postgresql":
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    raise ConfigError(f"the stores support sqlite and postgresql URLs, not {backend!r}")
+
+
+def retryable(exc: BaseException) -> bool:
+    """True for a transaction that lost a race and may simply be run again (PostgreSQL serialization
+    failure, deadlock, unique violation; SQLite "database is locked")."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in {"40001", "40P01", "23505"}:
+        return True
+    text = str(orig or exc).lower()
+    return "database is locked" in text or "unique constraint failed" in text
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One numbered schema step of a component; ``apply`` runs inside the migration transaction."""
+
+    version: int
+    description: str
+    apply: Callable[[sa.Connection], None]
+
+
+_meta = sa.MetaData()
+migrations_table: Final = sa.Table(
+    "pr_migration",
+    _meta,
+    sa.Column("component", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("description", sa.String, nullable=False),
+    sa.Column("applied_at", sa.DateTime, nullable=False),
+)
+
+
+def migration_version(conn: sa.Connection, component: str) -> int:
+    """The highest applied version of ``component`` (0 when none)."""
+    if not sa.inspect(conn).has_table(migrations_table.name):
+        return 0
+    found = conn.execute(sa.select(sa.func.max(migrations_table.c.version))
+                         .where(migrations_table.c.component == component)).scalar()
+    return int(found or 0)
+
+
+# One lock for every component: they share the pr_migration table, which the first one creates.
+_LOCK_KEY: Final = int.from_bytes(hashlib.blake2b(b"pr_migration", digest_size=8).digest(), "big", signed=True)
+
+
+def migrate(engine: sa.Engine, component: str, migrations: Sequence[Migration], target: int | None = None) -> int:
+    """Apply ``component``'s missing ``migrations`` up to ``target`` (default: the last); return the version.
+
+    Refuses a store newer than the code (a downgrade would lose data): :class:`StoreError`.
+    """
+    latest = migrations[-1].version if migrations else 0
+    goal = latest if target is None else target
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+            migrations_table.create(conn, checkfirst=True)
+            current = migration_version(conn, component)
+            if current > latest:
+                raise StoreError(f"the {component} store has schema version {current}; this release knows up to "
+                                 f"{latest}")
+            for m in migrations:
+                if current < m.version <= goal:
+                    m.apply(conn)
+                    conn.execute(migrations_table.insert().values(
+                        component=component, version=m.version, description=m.description,
+                        applied_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
+                    current = m.version
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(f"cannot create or upgrade the {component} store: {exc}") from exc
+    return current

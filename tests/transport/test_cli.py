@@ -1,0 +1,97 @@
+"""``peppol-response serve`` (two worker processes, HTTPS with the test PKI) and ``peppol-response send``
+against it: exit statuses 0 / 1 / 2 and the JSON result."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from peppol_response.cli import cli
+from peppol_response.testing.pki import TestPki
+from tests.transport.helpers import OWN_RESPONSE
+from tests.transport.test_processes import _free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _serve(pki: TestPki, tmp: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    cmd = [sys.executable, "-c", "from peppol_response.cli import main; main()", "serve", "--port", str(port),
+           "--pki", str(pki.directory), "--seat", "PXX000002", "--store", f"sqlite:///{tmp / 'in.db'}",
+           "--inbox", str(tmp / "inbox"), "--log-json", *extra]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"https://127.0.0.1:{port}"
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(proc.stderr.read().decode()[-3000:])  # type: ignore[union-attr]
+        try:
+            if requests.get(url + "/health", verify=str(pki.tls_ca_file), timeout=1).status_code == 200:
+                return proc, url
+        except requests.RequestException:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("serve did not come up")
+
+
+@pytest.fixture
+def served(test_pki: TestPki, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    proc, url = _serve(test_pki, tmp_path, "--workers", "2", "--participant", "0088:7300010000002")
+    try:
+        yield url, tmp_path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log = proc.stderr.read().decode() if proc.stderr else ""
+        proc.stderr.close()  # type: ignore[union-attr]
+        assert "Traceback" not in log, log[-3000:]
+
+
+def _send(pki: TestPki, url: str, doc: Path, *extra: str) -> tuple[int, dict[str, object]]:
+    args = ["send", str(doc), "--endpoint", url + "/as4", "--endpoint-cert",
+            str(pki.path("PXX000002.cert.pem")), "--pki", str(pki.directory), "--seat", "PXX000001",
+            "--country", "BE", "--json", "--backoff", "0.05", *extra]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    return result.exit_code, json.loads(result.output) if result.output.strip().startswith("{") else {}
+
+
+def test_send_and_serve(test_pki: TestPki, served: tuple[str, Path]) -> None:
+    url, tmp = served
+    doc = tmp / "response.xml"
+    doc.write_bytes(OWN_RESPONSE)
+    code, out = _send(test_pki, url, doc)
+    assert code == 0, out
+    assert out["ok"] is True
+    assert out["receiver"] == "iso6523-actorid-upis::0088:7300010000002"
+    message_id = str(out["message_id"])
+    deadline = time.monotonic() + 10
+    while not (tmp / "inbox" / f"{message_id}.xml").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (tmp / "inbox" / f"{message_id}.xml").exists()
+    meta = json.loads((tmp / "inbox" / f"{message_id}.json").read_text())
+    assert meta["sending_ap"] == "PXX000001"
+    assert meta["receipt_message_id"] == out["receipt_message_id"]
+
+    # a receiver the server does not serve: refused with PEPPOL:NOT_SERVICED -> exit 1
+    other = tmp / "other.xml"
+    other.write_bytes(OWN_RESPONSE.replace(b'"0088">7300010000002<', b'"0088">7300010000003<'))
+    code, out = _send(test_pki, url, other)
+    assert (code, out["error"], out["detail"]) == (1, "refused", "PEPPOL:NOT_SERVICED")
+
+    # nobody listening: every retry spent -> exit 2; a file that is not there -> exit 2
+    code, out = _send(test_pki, f"https://127.0.0.1:{_free_port()}", doc, "--attempts", "2")
+    assert (code, out["error"], len(out["attempts"])) == (2, "transport", 2)  # type: ignore[arg-type]
+    code, out = _send(test_pki, url, tmp / "missing.xml")
+    assert code == 2
