@@ -29,7 +29,7 @@ from typing import Any, Final
 
 from lxml import etree
 
-from .binding import BINDING, CAC, CBC, CUSTOMIZATION_ID, UBL_NS, Element
+from .binding import BINDING, CAC, CBC, CUSTOMIZATION_ID, UBL_NS, Element, clark
 from .codelists import EAS, ICD
 from .codes import (
     ClarificationList,
@@ -44,6 +44,7 @@ from .model import (
     XML_WHITESPACE,
     Clarification,
     Condition,
+    Contact,
     DocumentReference,
     InvoiceResponse,
     Party,
@@ -360,13 +361,19 @@ def _normalize(text: str) -> str:
     return text
 
 
+def _usual_date(text: str) -> dt.date:
+    """``YYYY-MM-DD`` as ``date.fromisoformat`` reads it; ValueError for anything else (even if valid)."""
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.isascii():
+        return dt.date.fromisoformat(text)
+    raise ValueError(text)
+
+
 def _date(rec: Record, slot: int) -> dt.date:
     text = _text(rec[slot]).strip(XML_WHITESPACE)
-    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.isascii():
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            pass
+    try:
+        return _usual_date(text)
+    except ValueError:
+        pass
     m = _DATE_RE.match(text)
     if m is None:
         el = _leaf(rec, slot)
@@ -394,22 +401,27 @@ def _tz(text: str) -> dt.tzinfo:
     return zone
 
 
-def _time(rec: Record, slot: int) -> dt.time:
-    text = _text(rec[slot]).strip(XML_WHITESPACE)
-    # Fast path for the usual forms hh:mm:ss, hh:mm:ssZ and hh:mm:ss+hh:mm; the pattern below for the rest.
+def _usual_time(text: str) -> dt.time:
+    """The usual forms ``hh:mm:ss``, ``hh:mm:ssZ`` and ``hh:mm:ss+hh:mm`` through ``time.fromisoformat``;
+    ValueError for anything else (the pattern in :func:`_time` reads the rest)."""
     n = len(text)
     if (
         (n == 8 or (n == 9 and text[8] == "Z") or (n == 14 and text[8] in "+-" and text[11] == ":"
                                                     and text[12] in "012345"))
         and text.isascii() and text[2] == ":" and text[5] == ":"
     ):
-        try:
-            value = dt.time.fromisoformat(text)
-        except ValueError:
-            pass
-        else:
-            if n != 14 or abs(value.utcoffset() or _MAX_OFFSET) <= _MAX_OFFSET:
-                return value
+        value = dt.time.fromisoformat(text)
+        if n != 14 or abs(value.utcoffset() or _MAX_OFFSET) <= _MAX_OFFSET:
+            return value
+    raise ValueError(text)
+
+
+def _time(rec: Record, slot: int) -> dt.time:
+    text = _text(rec[slot]).strip(XML_WHITESPACE)
+    try:
+        return _usual_time(text)
+    except ValueError:
+        pass
     m = _TIME_RE.match(text)
     if m is None:
         el = _leaf(rec, slot)
@@ -611,6 +623,348 @@ def _check_customization(el: etree._Element, customization: str) -> str:
     return customization
 
 
+# --------------------------------------------------------------------------------------------------
+# Parser: the fast reader for the usual document
+# --------------------------------------------------------------------------------------------------
+#
+# Most documents are plain: every element in its place, each leaf one clean text, codes and dates
+# written without padding. For them one nested loop per aggregate reads the values straight into the
+# model, with no records and no second phase. At the first thing it does not expect (an element outside
+# the binding, a repeat, an empty or commented leaf, a padded code, an unusual date or time form, an
+# unknown code, a missing mandatory part) it gives up, and the checked walk above reads the document
+# from the start: it accepts what it accepts, and explains the rest with line and path. So the fast
+# reader never decides that a document is wrong, and when it answers, it answers what the walk would
+# (tests/test_ubl.py compares the two on every test document and on generated ones).
+
+
+class _Unusual(Exception):
+    """The fast reader leaves this document to the checked walk."""
+
+
+def _tags(*path: str) -> dict[str, int]:
+    """``{clark tag: slot}`` for the children of the aggregate at ``path``: the same slot numbers as the
+    walk's records, i.e. the binding's order from 1, which the fast reader's branches are written for."""
+    spec = BINDING
+    for tag in path:
+        spec = spec.child(tag)
+    return {child.clark: i for i, child in enumerate(spec.children, start=1)}
+
+
+def _tags_written_as(table: dict[str, int], *tags: str) -> dict[str, int]:
+    """``table``, after checking that its slots are the ones the code below hard-codes for ``tags``."""
+    expected = {clark(tag): i for i, tag in enumerate(tags, start=1)}
+    if table != expected:  # the binding changed: update the fast reader (the walk follows by itself)
+        raise AssertionError(f"the fast reader is out of step with the binding: {sorted(table)}")
+    return table
+
+
+_U_TOP: Final = _tags_written_as(_tags(), "cbc:CustomizationID", "cbc:ProfileID", "cbc:ID", "cbc:IssueDate",
+                                 "cbc:IssueTime", "cbc:Note", "cac:SenderParty", "cac:ReceiverParty",
+                                 "cac:DocumentResponse")
+_U_PARTY: Final = _tags_written_as(_tags("cac:SenderParty"), "cbc:EndpointID", "cac:PartyIdentification",
+                                   "cac:PartyLegalEntity", "cac:Contact")
+_U_RECEIVER: Final = _tags_written_as(_tags("cac:ReceiverParty"), "cbc:EndpointID", "cac:PartyIdentification",
+                                      "cac:PartyLegalEntity")
+_U_PARTY_ID: Final = _tags_written_as(_tags("cac:SenderParty", "cac:PartyIdentification"), "cbc:ID")
+_U_LEGAL: Final = _tags_written_as(_tags("cac:SenderParty", "cac:PartyLegalEntity"), "cbc:RegistrationName")
+_U_CONTACT: Final = _tags_written_as(_tags("cac:SenderParty", "cac:Contact"), "cbc:Name", "cbc:Telephone",
+                                     "cbc:ElectronicMail")
+_U_DOC_RESPONSE: Final = _tags_written_as(_tags("cac:DocumentResponse"), "cac:Response", "cac:DocumentReference",
+                                          "cac:IssuerParty", "cac:RecipientParty")
+_U_RESPONSE: Final = _tags_written_as(_tags("cac:DocumentResponse", "cac:Response"), "cbc:ResponseCode",
+                                      "cbc:EffectiveDate", "cac:Status")
+_U_STATUS: Final = _tags_written_as(_tags("cac:DocumentResponse", "cac:Response", "cac:Status"),
+                                    "cbc:StatusReasonCode", "cbc:StatusReason", "cac:Condition")
+_U_CONDITION: Final = _tags_written_as(
+    _tags("cac:DocumentResponse", "cac:Response", "cac:Status", "cac:Condition"), "cbc:AttributeID",
+    "cbc:Description")
+_U_DOC_REF: Final = _tags_written_as(_tags("cac:DocumentResponse", "cac:DocumentReference"), "cbc:ID",
+                                     "cbc:IssueDate", "cbc:DocumentTypeCode")
+_U_REFERENCED: Final = _tags_written_as(_tags("cac:DocumentResponse", "cac:IssuerParty"),
+                                        "cac:PartyIdentification", "cac:PartyName")
+_U_PARTY_NAME: Final = _tags_written_as(_tags("cac:DocumentResponse", "cac:IssuerParty", "cac:PartyName"),
+                                        "cbc:Name")
+if (_tags("cac:DocumentResponse", "cac:RecipientParty") != _U_REFERENCED
+        or _tags("cac:DocumentResponse", "cac:IssuerParty", "cac:PartyIdentification") != _U_PARTY_ID
+        or _tags("cac:ReceiverParty", "cac:PartyIdentification") != _U_PARTY_ID
+        or _tags("cac:ReceiverParty", "cac:PartyLegalEntity") != _U_LEGAL):
+    raise AssertionError("the fast reader is out of step with the binding")  # pragma: no cover
+
+
+def _u_text(el: etree._Element) -> str:
+    """A leaf's text when it is one clean text (no comment or element inside, not blank)."""
+    text = el.text
+    if text is None or len(el) or text.isspace():  # isspace() is wider than XML whitespace: the walk decides
+        raise _Unusual
+    return text
+
+
+def _u_only(el: etree._Element, table: dict[str, int]) -> etree._Element:
+    """The one child of an aggregate that has exactly one child in the binding."""
+    found = None
+    for c in el:
+        if c.tag not in table:
+            if c.tag.__class__ is str:
+                raise _Unusual
+            continue  # a comment or processing instruction
+        if found is not None:
+            raise _Unusual
+        found = c
+    if found is None:
+        raise _Unusual
+    return found
+
+
+def _u_party_id(el: etree._Element) -> PartyId:
+    id_el = _u_only(el, _U_PARTY_ID)
+    scheme = id_el.get("schemeID")
+    if scheme is not None and scheme not in ICD:
+        raise _Unusual
+    return _unchecked_party_id(_u_text(id_el), scheme)
+
+
+def _u_party(el: etree._Element, table: dict[str, int]) -> Party:
+    endpoint = ident = name = contact = None
+    for c in el:
+        k = table.get(c.tag)
+        if k is None:
+            if c.tag.__class__ is str:
+                raise _Unusual
+        elif k == 1:
+            if endpoint is not None:
+                raise _Unusual
+            scheme = c.get("schemeID")
+            if scheme not in EAS:
+                raise _Unusual
+            endpoint = _unchecked_endpoint(scheme, _u_text(c))
+        elif k == 2:
+            if ident is not None:
+                raise _Unusual
+            ident = _u_party_id(c)
+        elif k == 3:
+            if name is not None:
+                raise _Unusual
+            name = _u_text(_u_only(c, _U_LEGAL))
+        else:
+            if contact is not None:
+                raise _Unusual
+            contact = _u_contact(c)
+    if endpoint is None or name is None:
+        raise _Unusual
+    return _unchecked_party(endpoint, name, ident, contact)
+
+
+def _u_contact(el: etree._Element) -> Contact:
+    name = telephone = email = None
+    for c in el:
+        k = _U_CONTACT.get(c.tag)
+        if k is None:
+            if c.tag.__class__ is str:
+                raise _Unusual
+        elif k == 1:
+            if name is not None:
+                raise _Unusual
+            name = _u_text(c)
+        elif k == 2:
+            if telephone is not None:
+                raise _Unusual
+            telephone = _u_text(c)
+        else:
+            if email is not None:
+                raise _Unusual
+            email = _u_text(c)
+    if name is None and telephone is None and email is None:
+        raise _Unusual
+    return _unchecked_contact(name, telephone, email)
+
+
+def _u_referenced(el: etree._Element) -> ReferencedParty:
+    ident = name = None
+    for c in el:
+        k = _U_REFERENCED.get(c.tag)
+        if k is None:
+            if c.tag.__class__ is str:
+                raise _Unusual
+        elif k == 1:
+            if ident is not None:
+                raise _Unusual
+            ident = _u_party_id(c)
+        else:
+            if name is not None:
+                raise _Unusual
+            name = _u_text(_u_only(c, _U_PARTY_NAME))
+    if name is None:
+        raise _Unusual
+    return _unchecked_referenced(name, ident)
+
+
+def _u_clarification(el: etree._Element) -> Clarification:
+    code_el = reason = None
+    conditions = []
+    for c in el:
+        k = _U_STATUS.get(c.tag)
+        if k is None:
+            if c.tag.__class__ is str:
+                raise _Unusual
+        elif k == 1:
+            if code_el is not None:
+                raise _Unusual
+            code_el = c
+        elif k == 2:
+            if reason is not None:
+                raise _Unusual
+            reason = _u_text(c)
+        else:
+            attribute = description = None
+            for d in c:
+                k = _U_CONDITION.get(d.tag)
+                if k is None:
+                    if d.tag.__class__ is str:
+                        raise _Unusual
+                elif k == 1:
+                    if attribute is not None:
+                        raise _Unusual
+                    attribute = _u_text(d)
+                else:
+                    if description is not None:
+                        raise _Unusual
+                    description = _u_text(d)
+            if attribute is None:
+                raise _Unusual
+            conditions.append(_unchecked_condition(attribute, description))
+    code = None
+    if code_el is not None:
+        table = _LISTS.get(code_el.get("listID"))  # type: ignore[arg-type]  # None finds nothing
+        if table is None:
+            raise _Unusual
+        code = table.get(_u_text(code_el))
+        if code is None:
+            raise _Unusual
+    elif reason is None and not conditions:
+        raise _Unusual
+    return _unchecked_clarification(code, reason, tuple(conditions))
+
+
+def _u_document(el: etree._Element) -> DocumentReference:
+    id_ = date = type_code = None
+    for c in el:
+        k = _U_DOC_REF.get(c.tag)
+        if k is None:
+            if c.tag.__class__ is str:
+                raise _Unusual
+        elif k == 1:
+            if id_ is not None:
+                raise _Unusual
+            id_ = _u_text(c)
+        elif k == 2:
+            if date is not None:
+                raise _Unusual
+            date = _usual_date(_u_text(c))
+        else:
+            if type_code is not None:
+                raise _Unusual
+            type_code = DocumentTypeCode(_u_text(c))  # CodeError (a ValueError) for a padded or unknown code
+    if id_ is None or type_code is None:
+        raise _Unusual
+    return _unchecked_document(id_, type_code, date)
+
+
+def _read_usual(root: etree._Element) -> InvoiceResponse:
+    """The model of a usual document (see above), or :class:`_Unusual` / ValueError."""
+    customization = profile = id_ = date = time = note = sender = receiver = doc_response = None
+    for c in root:
+        k = _U_TOP.get(c.tag)
+        if k is None:
+            if c.tag.__class__ is str:
+                raise _Unusual
+        elif k == 1:
+            if customization is not None:
+                raise _Unusual
+            customization = _u_text(c)
+        elif k == 2:
+            if profile is not None:
+                raise _Unusual
+            profile = _u_text(c)
+        elif k == 3:
+            if id_ is not None:
+                raise _Unusual
+            id_ = _u_text(c)
+        elif k == 4:
+            if date is not None:
+                raise _Unusual
+            date = _usual_date(_u_text(c))
+        elif k == 5:
+            if time is not None:
+                raise _Unusual
+            time = _usual_time(_u_text(c))
+        elif k == 6:
+            if note is not None:
+                raise _Unusual
+            note = _u_text(c)
+        elif k == 7:
+            if sender is not None:
+                raise _Unusual
+            sender = _u_party(c, _U_PARTY)
+        elif k == 8:
+            if receiver is not None:
+                raise _Unusual
+            receiver = _u_party(c, _U_RECEIVER)
+        else:
+            if doc_response is not None:
+                raise _Unusual
+            doc_response = c
+    if (customization is None or profile is None or id_ is None or date is None or sender is None
+            or receiver is None or doc_response is None or not customization.startswith(CUSTOMIZATION_ID)):
+        raise _Unusual
+    response = document = issuer = recipient = None
+    for c in doc_response:
+        k = _U_DOC_RESPONSE.get(c.tag)
+        if k is None:
+            if c.tag.__class__ is str:
+                raise _Unusual
+        elif k == 1:
+            if response is not None:
+                raise _Unusual
+            response = c
+        elif k == 2:
+            if document is not None:
+                raise _Unusual
+            document = _u_document(c)
+        elif k == 3:
+            if issuer is not None:
+                raise _Unusual
+            issuer = _u_referenced(c)
+        else:
+            if recipient is not None:
+                raise _Unusual
+            recipient = _u_referenced(c)
+    if response is None or document is None:
+        raise _Unusual
+    code = effective = None
+    clarifications = []
+    for c in response:
+        k = _U_RESPONSE.get(c.tag)
+        if k is None:
+            if c.tag.__class__ is str:
+                raise _Unusual
+        elif k == 1:
+            if code is not None:
+                raise _Unusual
+            code = _RESPONSE_CODES.get(_u_text(c))
+            if code is None:
+                raise _Unusual
+        elif k == 2:
+            if effective is not None:
+                raise _Unusual
+            effective = _usual_date(_u_text(c))
+        else:
+            clarifications.append(_u_clarification(c))
+    if code is None:
+        raise _Unusual
+    return _unchecked_response(id_, date, sender, receiver, code, document, tuple(clarifications), effective, time,
+                               note, issuer, recipient, customization, profile)
+
+
 def parse_element(root: etree._Element) -> InvoiceResponse:
     """Map an already parsed ``ubl:ApplicationResponse`` element onto the model."""
     if root.tag != _ROOT_TAG:
@@ -620,6 +974,14 @@ def parse_element(root: etree._Element) -> InvoiceResponse:
             raise _fail(root, f"the root element ApplicationResponse is in the wrong namespace ({name}); "
                               f"expected {UBL_NS}")
         raise _fail(root, f"the root element is {name}, not an Invoice Response (ubl:ApplicationResponse)")
+    try:
+        return _read_usual(root)
+    except (_Unusual, ValueError):
+        return _read_checked(root)  # it reads the document, or says what is wrong and where
+
+
+def _read_checked(root: etree._Element) -> InvoiceResponse:
+    """The checked walk and the values read from its records, for any ``ubl:ApplicationResponse``."""
     try:
         top = _walk(root)
     except ParseError:
