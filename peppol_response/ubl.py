@@ -641,54 +641,48 @@ class _Unusual(Exception):
     """The fast reader leaves this document to the checked walk."""
 
 
-def _tags(*path: str) -> dict[str, int]:
-    """``{clark tag: slot}`` for the children of the aggregate at ``path``: the same slot numbers as the
-    walk's records, i.e. the binding's order from 1, which the fast reader's branches are written for."""
+def _children(path: tuple[str, ...], *tags: str) -> tuple[str, ...]:
+    """The lxml tags of ``tags``, after checking that they are the children of the aggregate at ``path``
+    in the binding, in its order: the fast reader below is written for exactly those."""
     spec = BINDING
     for tag in path:
         spec = spec.child(tag)
-    return {child.clark: i for i, child in enumerate(spec.children, start=1)}
+    if spec.order != tags:  # the binding changed: update the fast reader (the walk follows by itself)
+        raise AssertionError(f"the fast reader is out of step with the binding at {path}: {spec.order}")
+    return tuple(clark(tag) for tag in tags)
 
 
-def _tags_written_as(table: dict[str, int], *tags: str) -> dict[str, int]:
-    """``table``, after checking that its slots are the ones the code below hard-codes for ``tags``."""
-    expected = {clark(tag): i for i, tag in enumerate(tags, start=1)}
-    if table != expected:  # the binding changed: update the fast reader (the walk follows by itself)
-        raise AssertionError(f"the fast reader is out of step with the binding: {sorted(table)}")
-    return table
-
-
-_U_TOP: Final = _tags_written_as(_tags(), "cbc:CustomizationID", "cbc:ProfileID", "cbc:ID", "cbc:IssueDate",
-                                 "cbc:IssueTime", "cbc:Note", "cac:SenderParty", "cac:ReceiverParty",
-                                 "cac:DocumentResponse")
-_U_PARTY: Final = _tags_written_as(_tags("cac:SenderParty"), "cbc:EndpointID", "cac:PartyIdentification",
-                                   "cac:PartyLegalEntity", "cac:Contact")
-_U_RECEIVER: Final = _tags_written_as(_tags("cac:ReceiverParty"), "cbc:EndpointID", "cac:PartyIdentification",
-                                      "cac:PartyLegalEntity")
-_U_PARTY_ID: Final = _tags_written_as(_tags("cac:SenderParty", "cac:PartyIdentification"), "cbc:ID")
-_U_LEGAL: Final = _tags_written_as(_tags("cac:SenderParty", "cac:PartyLegalEntity"), "cbc:RegistrationName")
-_U_CONTACT: Final = _tags_written_as(_tags("cac:SenderParty", "cac:Contact"), "cbc:Name", "cbc:Telephone",
-                                     "cbc:ElectronicMail")
-_U_DOC_RESPONSE: Final = _tags_written_as(_tags("cac:DocumentResponse"), "cac:Response", "cac:DocumentReference",
-                                          "cac:IssuerParty", "cac:RecipientParty")
-_U_RESPONSE: Final = _tags_written_as(_tags("cac:DocumentResponse", "cac:Response"), "cbc:ResponseCode",
-                                      "cbc:EffectiveDate", "cac:Status")
-_U_STATUS: Final = _tags_written_as(_tags("cac:DocumentResponse", "cac:Response", "cac:Status"),
-                                    "cbc:StatusReasonCode", "cbc:StatusReason", "cac:Condition")
-_U_CONDITION: Final = _tags_written_as(
-    _tags("cac:DocumentResponse", "cac:Response", "cac:Status", "cac:Condition"), "cbc:AttributeID",
-    "cbc:Description")
-_U_DOC_REF: Final = _tags_written_as(_tags("cac:DocumentResponse", "cac:DocumentReference"), "cbc:ID",
-                                     "cbc:IssueDate", "cbc:DocumentTypeCode")
-_U_REFERENCED: Final = _tags_written_as(_tags("cac:DocumentResponse", "cac:IssuerParty"),
-                                        "cac:PartyIdentification", "cac:PartyName")
-_U_PARTY_NAME: Final = _tags_written_as(_tags("cac:DocumentResponse", "cac:IssuerParty", "cac:PartyName"),
-                                        "cbc:Name")
-if (_tags("cac:DocumentResponse", "cac:RecipientParty") != _U_REFERENCED
-        or _tags("cac:DocumentResponse", "cac:IssuerParty", "cac:PartyIdentification") != _U_PARTY_ID
-        or _tags("cac:ReceiverParty", "cac:PartyIdentification") != _U_PARTY_ID
-        or _tags("cac:ReceiverParty", "cac:PartyLegalEntity") != _U_LEGAL):
-    raise AssertionError("the fast reader is out of step with the binding")  # pragma: no cover
+(_T_CUSTOMIZATION, _T_PROFILE, _T_ID, _T_DATE, _T_TIME, _T_NOTE, _T_SENDER, _T_RECEIVER,
+ _T_DOC_RESPONSE) = _children((), "cbc:CustomizationID", "cbc:ProfileID", "cbc:ID", "cbc:IssueDate",
+                              "cbc:IssueTime", "cbc:Note", "cac:SenderParty", "cac:ReceiverParty",
+                              "cac:DocumentResponse")
+_T_ENDPOINT, _T_PARTY_ID, _T_LEGAL, _T_CONTACT = _children(
+    ("cac:SenderParty",), "cbc:EndpointID", "cac:PartyIdentification", "cac:PartyLegalEntity", "cac:Contact")
+_children(("cac:ReceiverParty",), "cbc:EndpointID", "cac:PartyIdentification", "cac:PartyLegalEntity")
+(_T_PARTY_ID_ID,) = _children(("cac:SenderParty", "cac:PartyIdentification"), "cbc:ID")
+_children(("cac:ReceiverParty", "cac:PartyIdentification"), "cbc:ID")
+_children(("cac:DocumentResponse", "cac:IssuerParty", "cac:PartyIdentification"), "cbc:ID")
+_children(("cac:DocumentResponse", "cac:RecipientParty", "cac:PartyIdentification"), "cbc:ID")
+(_T_REGISTRATION_NAME,) = _children(("cac:SenderParty", "cac:PartyLegalEntity"), "cbc:RegistrationName")
+_children(("cac:ReceiverParty", "cac:PartyLegalEntity"), "cbc:RegistrationName")
+_T_CONTACT_NAME, _T_TELEPHONE, _T_MAIL = _children(("cac:SenderParty", "cac:Contact"), "cbc:Name", "cbc:Telephone",
+                                                   "cbc:ElectronicMail")
+_T_RESPONSE, _T_DOC_REF, _T_ISSUER, _T_RECIPIENT = _children(
+    ("cac:DocumentResponse",), "cac:Response", "cac:DocumentReference", "cac:IssuerParty", "cac:RecipientParty")
+_T_CODE, _T_EFFECTIVE, _T_STATUS = _children(("cac:DocumentResponse", "cac:Response"), "cbc:ResponseCode",
+                                             "cbc:EffectiveDate", "cac:Status")
+_T_REASON_CODE, _T_REASON, _T_CONDITION = _children(
+    ("cac:DocumentResponse", "cac:Response", "cac:Status"), "cbc:StatusReasonCode", "cbc:StatusReason",
+    "cac:Condition")
+_T_ATTRIBUTE, _T_DESCRIPTION = _children(
+    ("cac:DocumentResponse", "cac:Response", "cac:Status", "cac:Condition"), "cbc:AttributeID", "cbc:Description")
+_T_DOC_ID, _T_DOC_DATE, _T_DOC_TYPE = _children(("cac:DocumentResponse", "cac:DocumentReference"), "cbc:ID",
+                                                "cbc:IssueDate", "cbc:DocumentTypeCode")
+_T_REF_PARTY_ID, _T_PARTY_NAME = _children(("cac:DocumentResponse", "cac:IssuerParty"), "cac:PartyIdentification",
+                                           "cac:PartyName")
+_children(("cac:DocumentResponse", "cac:RecipientParty"), "cac:PartyIdentification", "cac:PartyName")
+(_T_NAME,) = _children(("cac:DocumentResponse", "cac:IssuerParty", "cac:PartyName"), "cbc:Name")
+_children(("cac:DocumentResponse", "cac:RecipientParty", "cac:PartyName"), "cbc:Name")
 
 
 def _u_text(el: etree._Element) -> str:
@@ -699,56 +693,49 @@ def _u_text(el: etree._Element) -> str:
     return text
 
 
-def _u_only(el: etree._Element, table: dict[str, int]) -> etree._Element:
+def _u_only(el: etree._Element, tag: str) -> etree._Element:
     """The one child of an aggregate that has exactly one child in the binding."""
-    found = None
-    for c in el:
-        if c.tag not in table:
-            if c.tag.__class__ is str:
-                raise _Unusual
-            continue  # a comment or processing instruction
-        if found is not None:
-            raise _Unusual
-        found = c
-    if found is None:
+    if len(el) != 1:
+        raise _Unusual  # none, more, or a comment next to it
+    child = el[0]
+    if child.tag != tag:
         raise _Unusual
-    return found
+    return child
 
 
 def _u_party_id(el: etree._Element) -> PartyId:
-    id_el = _u_only(el, _U_PARTY_ID)
+    id_el = _u_only(el, _T_PARTY_ID_ID)
     scheme = id_el.get("schemeID")
     if scheme is not None and scheme not in ICD:
         raise _Unusual
     return _unchecked_party_id(_u_text(id_el), scheme)
 
 
-def _u_party(el: etree._Element, table: dict[str, int]) -> Party:
+def _u_party(el: etree._Element, contact_allowed: bool) -> Party:
     endpoint = ident = name = contact = None
     for c in el:
-        k = table.get(c.tag)
-        if k is None:
-            if c.tag.__class__ is str:
-                raise _Unusual
-        elif k == 1:
+        t = c.tag
+        if t == _T_ENDPOINT:
             if endpoint is not None:
                 raise _Unusual
             scheme = c.get("schemeID")
             if scheme not in EAS:
                 raise _Unusual
             endpoint = _unchecked_endpoint(scheme, _u_text(c))
-        elif k == 2:
+        elif t == _T_PARTY_ID:
             if ident is not None:
                 raise _Unusual
             ident = _u_party_id(c)
-        elif k == 3:
+        elif t == _T_LEGAL:
             if name is not None:
                 raise _Unusual
-            name = _u_text(_u_only(c, _U_LEGAL))
-        else:
+            name = _u_text(_u_only(c, _T_REGISTRATION_NAME))
+        elif t == _T_CONTACT and contact_allowed:
             if contact is not None:
                 raise _Unusual
             contact = _u_contact(c)
+        elif t.__class__ is str:
+            raise _Unusual
     if endpoint is None or name is None:
         raise _Unusual
     return _unchecked_party(endpoint, name, ident, contact)
@@ -757,22 +744,21 @@ def _u_party(el: etree._Element, table: dict[str, int]) -> Party:
 def _u_contact(el: etree._Element) -> Contact:
     name = telephone = email = None
     for c in el:
-        k = _U_CONTACT.get(c.tag)
-        if k is None:
-            if c.tag.__class__ is str:
-                raise _Unusual
-        elif k == 1:
+        t = c.tag
+        if t == _T_CONTACT_NAME:
             if name is not None:
                 raise _Unusual
             name = _u_text(c)
-        elif k == 2:
+        elif t == _T_TELEPHONE:
             if telephone is not None:
                 raise _Unusual
             telephone = _u_text(c)
-        else:
+        elif t == _T_MAIL:
             if email is not None:
                 raise _Unusual
             email = _u_text(c)
+        elif t.__class__ is str:
+            raise _Unusual
     if name is None and telephone is None and email is None:
         raise _Unusual
     return _unchecked_contact(name, telephone, email)
@@ -781,18 +767,17 @@ def _u_contact(el: etree._Element) -> Contact:
 def _u_referenced(el: etree._Element) -> ReferencedParty:
     ident = name = None
     for c in el:
-        k = _U_REFERENCED.get(c.tag)
-        if k is None:
-            if c.tag.__class__ is str:
-                raise _Unusual
-        elif k == 1:
+        t = c.tag
+        if t == _T_REF_PARTY_ID:
             if ident is not None:
                 raise _Unusual
             ident = _u_party_id(c)
-        else:
+        elif t == _T_PARTY_NAME:
             if name is not None:
                 raise _Unusual
-            name = _u_text(_u_only(c, _U_PARTY_NAME))
+            name = _u_text(_u_only(c, _T_NAME))
+        elif t.__class__ is str:
+            raise _Unusual
     if name is None:
         raise _Unusual
     return _unchecked_referenced(name, ident)
@@ -802,36 +787,34 @@ def _u_clarification(el: etree._Element) -> Clarification:
     code_el = reason = None
     conditions = []
     for c in el:
-        k = _U_STATUS.get(c.tag)
-        if k is None:
-            if c.tag.__class__ is str:
-                raise _Unusual
-        elif k == 1:
+        t = c.tag
+        if t == _T_REASON_CODE:
             if code_el is not None:
                 raise _Unusual
             code_el = c
-        elif k == 2:
+        elif t == _T_REASON:
             if reason is not None:
                 raise _Unusual
             reason = _u_text(c)
-        else:
+        elif t == _T_CONDITION:
             attribute = description = None
             for d in c:
-                k = _U_CONDITION.get(d.tag)
-                if k is None:
-                    if d.tag.__class__ is str:
-                        raise _Unusual
-                elif k == 1:
+                t = d.tag
+                if t == _T_ATTRIBUTE:
                     if attribute is not None:
                         raise _Unusual
                     attribute = _u_text(d)
-                else:
+                elif t == _T_DESCRIPTION:
                     if description is not None:
                         raise _Unusual
                     description = _u_text(d)
+                elif t.__class__ is str:
+                    raise _Unusual
             if attribute is None:
                 raise _Unusual
             conditions.append(_unchecked_condition(attribute, description))
+        elif t.__class__ is str:
+            raise _Unusual
     code = None
     if code_el is not None:
         table = _LISTS.get(code_el.get("listID"))  # type: ignore[arg-type]  # None finds nothing
@@ -848,22 +831,21 @@ def _u_clarification(el: etree._Element) -> Clarification:
 def _u_document(el: etree._Element) -> DocumentReference:
     id_ = date = type_code = None
     for c in el:
-        k = _U_DOC_REF.get(c.tag)
-        if k is None:
-            if c.tag.__class__ is str:
-                raise _Unusual
-        elif k == 1:
+        t = c.tag
+        if t == _T_DOC_ID:
             if id_ is not None:
                 raise _Unusual
             id_ = _u_text(c)
-        elif k == 2:
+        elif t == _T_DOC_DATE:
             if date is not None:
                 raise _Unusual
             date = _usual_date(_u_text(c))
-        else:
+        elif t == _T_DOC_TYPE:
             if type_code is not None:
                 raise _Unusual
             type_code = DocumentTypeCode(_u_text(c))  # CodeError (a ValueError) for a padded or unknown code
+        elif t.__class__ is str:
+            raise _Unusual
     if id_ is None or type_code is None:
         raise _Unusual
     return _unchecked_document(id_, type_code, date)
@@ -872,93 +854,90 @@ def _u_document(el: etree._Element) -> DocumentReference:
 def _read_usual(root: etree._Element) -> InvoiceResponse:
     """The model of a usual document (see above), or :class:`_Unusual` / ValueError."""
     customization = profile = id_ = date = time = note = sender = receiver = doc_response = None
-    for c in root:
-        k = _U_TOP.get(c.tag)
-        if k is None:
-            if c.tag.__class__ is str:
-                raise _Unusual
-        elif k == 1:
+    for c in root:  # branches in the binding's order, which is the documents' usual order
+        t = c.tag
+        if t == _T_CUSTOMIZATION:
             if customization is not None:
                 raise _Unusual
             customization = _u_text(c)
-        elif k == 2:
+        elif t == _T_PROFILE:
             if profile is not None:
                 raise _Unusual
             profile = _u_text(c)
-        elif k == 3:
+        elif t == _T_ID:
             if id_ is not None:
                 raise _Unusual
             id_ = _u_text(c)
-        elif k == 4:
+        elif t == _T_DATE:
             if date is not None:
                 raise _Unusual
             date = _usual_date(_u_text(c))
-        elif k == 5:
+        elif t == _T_TIME:
             if time is not None:
                 raise _Unusual
             time = _usual_time(_u_text(c))
-        elif k == 6:
+        elif t == _T_NOTE:
             if note is not None:
                 raise _Unusual
             note = _u_text(c)
-        elif k == 7:
+        elif t == _T_SENDER:
             if sender is not None:
                 raise _Unusual
-            sender = _u_party(c, _U_PARTY)
-        elif k == 8:
+            sender = _u_party(c, True)
+        elif t == _T_RECEIVER:
             if receiver is not None:
                 raise _Unusual
-            receiver = _u_party(c, _U_RECEIVER)
-        else:
+            receiver = _u_party(c, False)
+        elif t == _T_DOC_RESPONSE:
             if doc_response is not None:
                 raise _Unusual
             doc_response = c
+        elif t.__class__ is str:  # else a comment or processing instruction
+            raise _Unusual
     if (customization is None or profile is None or id_ is None or date is None or sender is None
             or receiver is None or doc_response is None or not customization.startswith(CUSTOMIZATION_ID)):
         raise _Unusual
     response = document = issuer = recipient = None
     for c in doc_response:
-        k = _U_DOC_RESPONSE.get(c.tag)
-        if k is None:
-            if c.tag.__class__ is str:
-                raise _Unusual
-        elif k == 1:
+        t = c.tag
+        if t == _T_RESPONSE:
             if response is not None:
                 raise _Unusual
             response = c
-        elif k == 2:
+        elif t == _T_DOC_REF:
             if document is not None:
                 raise _Unusual
             document = _u_document(c)
-        elif k == 3:
+        elif t == _T_ISSUER:
             if issuer is not None:
                 raise _Unusual
             issuer = _u_referenced(c)
-        else:
+        elif t == _T_RECIPIENT:
             if recipient is not None:
                 raise _Unusual
             recipient = _u_referenced(c)
+        elif t.__class__ is str:
+            raise _Unusual
     if response is None or document is None:
         raise _Unusual
     code = effective = None
     clarifications = []
     for c in response:
-        k = _U_RESPONSE.get(c.tag)
-        if k is None:
-            if c.tag.__class__ is str:
-                raise _Unusual
-        elif k == 1:
+        t = c.tag
+        if t == _T_CODE:
             if code is not None:
                 raise _Unusual
             code = _RESPONSE_CODES.get(_u_text(c))
             if code is None:
                 raise _Unusual
-        elif k == 2:
+        elif t == _T_EFFECTIVE:
             if effective is not None:
                 raise _Unusual
             effective = _usual_date(_u_text(c))
-        else:
+        elif t == _T_STATUS:
             clarifications.append(_u_clarification(c))
+        elif t.__class__ is str:
+            raise _Unusual
     if code is None:
         raise _Unusual
     return _unchecked_response(id_, date, sender, receiver, code, document, tuple(clarifications), effective, time,
