@@ -7,8 +7,8 @@ Every hostile document is tried through each public reader (Invoice Response, in
 from __future__ import annotations
 
 import http.server
-import threading
 import itertools
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
