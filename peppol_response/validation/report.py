@@ -64,8 +64,12 @@ class Finding:
     pattern: str = field(default="", compare=False)  # the rule's pattern, for SVRL (not in JSON)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "severity", Severity(self.severity))
-        object.__setattr__(self, "layer", Layer(self.layer))
+        # Strings become the enums; members (what the validator passes) are taken as they are, since an
+        # enum call costs about a microsecond and invalid documents make several findings.
+        if self.severity.__class__ is not Severity:
+            object.__setattr__(self, "severity", Severity(self.severity))
+        if self.layer.__class__ is not Layer:
+            object.__setattr__(self, "layer", Layer(self.layer))
 
     @property
     def fatal(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from pathlib import Path
 from typing import Final
 
@@ -105,25 +106,58 @@ def _kind(root: etree._Element) -> DocumentKind:
 
 
 _QNAMES: dict[str, str] = {}
+_SEVERITY: Final = {s.value: s for s in Severity}
+
+
+def _qname(tag: str) -> str:
+    name = _QNAMES.get(tag)
+    if name is None:
+        name = qname(tag)
+        if len(_QNAMES) < 4096:  # bounded: hostile documents may use any number of names
+            _QNAMES[tag] = name
+    return name
+
+
+# A step of lxml's getelementpath(): "{ns}local" or "local", with "[n]" when same-named siblings exist.
+# Namespace URIs may hold "/" and "[", so a step is matched as a whole rather than split on "/".
+_ELEMENT_PATH_STEP: Final = re.compile(r"(\{[^}]*\}[^/\[]+|[^/\[{]+)(?:\[([0-9]+)\])?/?")
 
 
 def location(el: etree._Element) -> str:
     """The SVRL-style XPath of an element (``/ubl:ApplicationResponse[1]/cac:Status[2]``).
 
-    Same result as :func:`peppol_response.xmlsafe.location`, with the sibling count done by libxml2.
+    Same result as :func:`peppol_response.xmlsafe.location`; libxml2 finds the path and counts the
+    same-named siblings (lxml's ``getelementpath``, which leaves out ``[1]`` for an only child of its
+    name), here it is only rewritten with prefixes and an index on every step.
     """
+    tag = el.tag
+    if not isinstance(tag, str):  # pragma: no cover - rules only report elements
+        return _slow_location(el)
+    tree = el.getroottree()
+    root = tree.getroot()
+    if el is root:
+        return f"/{_qname(tag)}[1]"
+    out = [f"/{_qname(root.tag)}[1]"]
+    path = tree.getelementpath(el)
+    end = 0
+    for m in _ELEMENT_PATH_STEP.finditer(path):
+        if m.start() != end:  # pragma: no cover - a name lxml would not write
+            return _slow_location(el)
+        end = m.end()
+        out.append(f"/{_qname(m.group(1))}[{m.group(2) or 1}]")
+    if end != len(path):  # pragma: no cover
+        return _slow_location(el)
+    return "".join(out)
+
+
+def _slow_location(el: etree._Element) -> str:
     steps: list[str] = []
     node: etree._Element | None = el
     while node is not None:
         tag = node.tag
         if isinstance(tag, str):
             index = 1 + sum(1 for _ in node.itersiblings(tag, preceding=True))
-            name = _QNAMES.get(tag)
-            if name is None:
-                name = qname(tag)
-                if len(_QNAMES) < 4096:  # bounded: hostile documents may use any number of names
-                    _QNAMES[tag] = name
-            steps.append(f"{name}[{index}]")
+            steps.append(f"{_qname(tag)}[{index}]")
         else:  # pragma: no cover - rules only report elements
             steps.append("node()[1]")
         node = node.getparent()
@@ -137,7 +171,7 @@ def _rule_findings(evaluation: Evaluation, ruleset: RuleSet) -> list[Finding]:
             a = failure.assertion
             el = failure.element
             if failure.error is None:
-                severity, message = Severity(a.flag), a.message(el)
+                severity, message = _SEVERITY[a.flag], a.message(el)
             else:
                 # The official transformation stops with this XPath error, so it cannot accept the
                 # document: we report the assert as failed, fatally, whatever its flag.
