@@ -131,10 +131,11 @@ class Rule:
         found = cache.get(tag)
         if found is not None:
             return found
-        relevant = [alt.matcher() for alt in self.alternatives if alt.last.tag in (tag, None)]
-        if len(relevant) == len(self.alternatives):
-            found = self.matches
-        elif len(relevant) == 1:
+        # the engine looked the element up by its name: the alternatives ending in that name need not
+        # read it again
+        relevant = [alt.matcher(tag_known=alt.last.tag == tag) for alt in self.alternatives
+                    if alt.last.tag in (tag, None)]
+        if len(relevant) == 1:
             found = relevant[0]
         else:
             matchers = relevant
@@ -200,6 +201,7 @@ class Pattern:
         return None
 
 
+_ELEMENT: Final = etree._Element  # the class of element proxies (comments and PIs are subclasses)
 EMPTY_ELEMENT_XPATH: Final = "//*[(not(*) and not(normalize-space()))]"
 """The XPath 1.0 form of the empty-element context (PEPPOL-COMMON-R001), evaluated inline."""
 _XML_WS: Final = " \t\n\r"
@@ -343,44 +345,55 @@ class RuleSet:
                 selected[i] = {id(e) for e in found}
 
         top = self._trie.children.get(root.tag)
-        nodes: dict[etree._Element, _TrieNode | None] = {root: top}
         deep = self._deep_fired if record_fired else self._deep
-        # holding every proxy keeps lxml from re-creating them when rules look at parents and children
-        elements = list(root.iter(etree.Element))
+        # Every node in document order (elements, comments, PIs). Holding every proxy keeps lxml from
+        # re-creating them when rules look at parents and children. len() counts the same kinds of
+        # child nodes, so a stack of (trie node, nodes left) gives each element's parent without
+        # asking lxml for it.
+        nodes = list(root.iter())
         empty_idiom = self._empty_idiom
-        for el in elements:
+        stack: list[tuple[_TrieNode | None, int]] = []
+        parent_node: _TrieNode | None = None
+        remaining = 1
+        for el in nodes:
+            while not remaining:
+                parent_node, remaining = stack.pop()
+            remaining -= 1
+            tag = el.tag
+            if tag.__class__ is not str:
+                continue  # a comment, processing instruction or entity reference
             size = len(el)
             if empty_idiom:
                 # //*[not(*) and not(normalize-space())], the libxml2-free way
                 if size:
-                    empty = not _has_element_child(el) and not element_text(el).strip(_XML_WS)
+                    # the first child is usually an element (a comment or PI first: look further)
+                    empty = (el[0].__class__ is not _ELEMENT and not _has_element_child(el)
+                             and not element_text(el).strip(_XML_WS))
                 else:
                     text = el.text
                     empty = text is None or not text.strip(_XML_WS)
                 if empty:
                     for i in empty_idiom:
                         selected.setdefault(i, set()).add(id(el))
-            parent = el.getparent()
-            if parent is None:
-                actions = self._root_actions(root.tag, top, record_fired)
-            else:
-                tag = el.tag
-                parent_node = nodes[parent]
-                if parent_node is not None:
-                    node = parent_node.children.get(tag)
-                    if node is not None:
-                        cached = node.actions_fired if record_fired else node.actions
-                        actions = cached if cached is not None else self._node_actions(node, tag, record_fired)
-                    else:
-                        cached = (parent_node.unknown_fired if record_fired else parent_node.unknown).get(tag)
-                        actions = cached if cached is not None else self._unknown_actions(parent_node, tag,
-                                                                                          record_fired)
+            if el is root:
+                node = top
+                actions = self._root_actions(tag, top, record_fired)
+            elif parent_node is not None:
+                node = parent_node.children.get(tag)
+                if node is not None:
+                    cached = node.actions_fired if record_fired else node.actions
+                    actions = cached if cached is not None else self._node_actions(node, tag, record_fired)
                 else:
-                    node = None
-                    cached = deep.get(tag)
-                    actions = cached if cached is not None else self._deep_actions(tag, record_fired)
-                if size:
-                    nodes[el] = node
+                    cached = (parent_node.unknown_fired if record_fired else parent_node.unknown).get(tag)
+                    actions = cached if cached is not None else self._unknown_actions(parent_node, tag,
+                                                                                      record_fired)
+            else:
+                node = None
+                cached = deep.get(tag)
+                actions = cached if cached is not None else self._deep_actions(tag, record_fired)
+            if size:
+                stack.append((parent_node, remaining))
+                parent_node, remaining = node, size
             if selected and any(id(el) in ids for ids in selected.values()):
                 actions = self._with_prefiltered(el, actions, selected)
             for i, rule, candidates, narrow in actions:

@@ -1061,21 +1061,28 @@ class PathPattern:
             and (self.steps[-1].tag is not None or self.steps[-1].name == "*")
         )
 
-    def matcher(self) -> Callable[[etree._Element], bool]:
+    def matcher(self, *, tag_known: bool = False) -> Callable[[etree._Element], bool]:
         """A closure equivalent to :meth:`matches` for elements, specialised for common shapes.
 
-        The engine only ever applies it to elements, so a ``*`` step needs no test.
+        The engine only ever applies it to elements, so a ``*`` step needs no test. ``tag_known``: the
+        caller only passes elements named as the last step (it looked them up by name), so the closure
+        need not read the name again (lxml builds a new string for every ``.tag``).
         """
         step = self.steps[-1]
         preds, tag = step.predicates, step.tag
         test = None if step.name == "*" else step.test
         root_only = self.anchor == "/"
+        known = tag_known and tag is not None
         if len(self.steps) == 1:
             if root_only:
+                if known:
+                    return lambda el: el.getparent() is None and all(p(el) for p in preds)
                 if tag is not None:
                     return lambda el: el.getparent() is None and el.tag == tag and all(p(el) for p in preds)
                 return lambda el: el.getparent() is None and (test is None or test(el)) and all(p(el) for p in preds)
             if not preds:
+                if known:
+                    return lambda el: True
                 if tag is not None:
                     return lambda el: el.tag == tag
                 if test is None:
@@ -1083,6 +1090,8 @@ class PathPattern:
                 return test
             if len(preds) == 1:
                 p0 = preds[0]
+                if known:
+                    return p0
                 if tag is not None:
                     return lambda el: el.tag == tag and p0(el)
                 if test is None:
@@ -1094,7 +1103,7 @@ class PathPattern:
             upper = tuple((s.tag, s.predicates) for s in reversed(self.steps[:-1]))
 
             def chain(el: etree._Element) -> bool:
-                if el.tag != tag:
+                if not known and el.tag != tag:
                     return False
                 for p in preds:
                     if not p(el):
