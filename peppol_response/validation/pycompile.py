@@ -383,6 +383,14 @@ def compile_rule_check(tests: list[str], namespaces: dict[str, str],
     lines = ["def _check(c):", "    _f = []"]
     if use_set:
         lines.append("    _ts = {k.tag for k in c}")
+    # The string value and its normalize-space() never raise and do not change within a rule: when the
+    # asserts use one of them more than once, compute it once.
+    if sum(b.count("_ns(_sv(c))") for b in bodies) >= 2:
+        lines.append("    _nsv = _ns(_sv(c))")
+        bodies = [b.replace("_ns(_sv(c))", "_nsv") for b in bodies]
+    if sum(b.count("_sv(c)") for b in bodies) >= 2:
+        lines.append("    _svc = _sv(c)")
+        bodies = [b.replace("_sv(c)", "_svc") for b in bodies]
     for i, body in enumerate(bodies):
         if use_set and (m := has_child.fullmatch(body)):
             body = f"({m.group(1)} in _ts)"

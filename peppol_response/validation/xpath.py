@@ -226,6 +226,14 @@ def is_date(text: str, *, allow_year_zero: bool) -> bool:
     ``allow_year_zero`` picks the XSD 1.1 value space (Saxon's ``castable as xs:date``) over
     XSD 1.0's (the UBL schema as Xerces, libxml2 and xmlschema check it), where 0000 is no year.
     """
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.isascii():
+        # YYYY-MM-DD, the usual form: what the pattern below reads, without it
+        year_s, month_s, day_s = text[:4], text[5:7], text[8:]
+        if year_s.isdigit() and month_s.isdigit() and day_s.isdigit():
+            year, month, day = int(year_s), int(month_s), int(day_s)
+            if year == 0 and not allow_year_zero:
+                return False
+            return 1 <= month <= 12 and 1 <= day <= days_in_month(year, month)
     m = _DATE.fullmatch(text.strip(_XML_WS))
     if m is None:
         return False
