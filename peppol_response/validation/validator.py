@@ -57,7 +57,8 @@ def _parse(data: bytes | str, what: str, max_bytes: int) -> etree._Element:
     root = parse_xml(data, what=what, max_bytes=max_bytes, max_depth=None)
     # Nesting deeper than MAX_DEPTH takes more than MAX_DEPTH start tags, each opening with "<": most
     # documents have far fewer "<" than that, and counting them costs less than the XPath.
-    if data.count("<" if isinstance(data, str) else b"<") > MAX_DEPTH and _TOO_DEEP(root):
+    starts = data.count("<") if isinstance(data, str) else data.count(b"<")
+    if starts > MAX_DEPTH and _TOO_DEEP(root):
         parse_xml(data, what=what, max_bytes=max_bytes)  # raises UnsafeXmlError with the line
         raise UnsafeXmlError(f"{what} nests elements deeper than {MAX_DEPTH} levels")  # pragma: no cover
     return root

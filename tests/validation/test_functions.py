@@ -7,7 +7,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peppol_response.errors import RulesEvaluationError
-from peppol_response.validation.xpath import DynamicError
 from peppol_response.validation.functions import (
     abn,
     add_piva,
@@ -22,6 +21,7 @@ from peppol_response.validation.functions import (
     xp_substring,
     xp_translate,
 )
+from peppol_response.validation.xpath import DynamicError
 
 digits = st.text(alphabet="0123456789", min_size=1, max_size=18)
 
