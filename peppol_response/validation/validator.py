@@ -109,6 +109,7 @@ def _kind(root: etree._Element) -> DocumentKind:
 
 
 _QNAMES: dict[str, str] = {}
+_LOCATIONS: dict[tuple[str, str], str] = {}
 _SEVERITY: Final = {s.value: s for s in Severity}
 
 
@@ -140,8 +141,12 @@ def location(el: etree._Element) -> str:
     root = tree.getroot()
     if el is root:
         return f"/{_qname(tag)}[1]"
-    out = [f"/{_qname(root.tag)}[1]"]
-    path = tree.getelementpath(el)
+    key = (root.tag, tree.getelementpath(el))
+    found = _LOCATIONS.get(key)
+    if found is not None:  # documents fail at the same places again and again
+        return found
+    out = [f"/{_qname(key[0])}[1]"]
+    path = key[1]
     end = 0
     for m in _ELEMENT_PATH_STEP.finditer(path):
         if m.start() != end:  # pragma: no cover - a name lxml would not write
@@ -150,7 +155,10 @@ def location(el: etree._Element) -> str:
         out.append(f"/{_qname(m.group(1))}[{m.group(2) or 1}]")
     if end != len(path):  # pragma: no cover
         return _slow_location(el)
-    return "".join(out)
+    found = "".join(out)
+    if len(_LOCATIONS) < 4096:  # bounded: hostile documents may have any number of paths
+        _LOCATIONS[key] = found
+    return found
 
 
 def _slow_location(el: etree._Element) -> str:
@@ -206,9 +214,16 @@ def validate_element(
     return Report(tuple(findings), kind, name, envelope, strict, fired, ruleset.title)
 
 
+_NOT_RECORDED: dict[int, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+
+
 def _fired(ruleset: RuleSet, evaluation: Evaluation) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    contexts = evaluation.fired or [[] for _ in ruleset.patterns]
-    return tuple((p.id, tuple(c)) for p, c in zip(ruleset.patterns, contexts, strict=True))
+    if evaluation.fired is None:  # not recorded: the same empty answer for every document
+        empty = _NOT_RECORDED.get(id(ruleset))
+        if empty is None:
+            empty = _NOT_RECORDED[id(ruleset)] = tuple((p.id, ()) for p in ruleset.patterns)
+        return empty
+    return tuple((p.id, tuple(c)) for p, c in zip(ruleset.patterns, evaluation.fired, strict=True))
 
 
 def validate(
