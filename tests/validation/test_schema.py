@@ -36,6 +36,31 @@ def test_impossible_or_malformed_dates_fail_the_schema(value: str) -> None:
                       "/ubl:ApplicationResponse[1]/cac:DocumentResponse[1]/cac:Response[1]/cbc:EffectiveDate[1]")]
 
 
+def test_the_date_pattern_is_the_calendar() -> None:
+    # The schema's date pattern carries the calendar (days per month, leap years, no year 0000); compare it
+    # with the arithmetic of is_date over every month and day of years around each leap-year boundary.
+    from peppol_response.validation.generate import _DATE_PATTERN
+    from peppol_response.validation.xpath import is_date
+
+    schema = etree.XMLSchema(etree.fromstring(
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:simpleType name="D"><xs:restriction '
+        f'base="xs:token"><xs:pattern value="{_DATE_PATTERN}"/></xs:restriction></xs:simpleType>'
+        '<xs:element name="d" type="D"/></xs:schema>'))
+    years = {b + d for b in (0, 400, 1900, 2000, 2100, 10000, 10400, 12000) for d in (-4, -1, 0, 1, 4) if b + d >= 0}
+    texts = ({f"{y:04d}" for y in years} | {"-0000", "-0004", "-0100", "-0400", "-2000", "-2001"}
+             | {"00000", "01000", "0", "123"})
+    checked = 0
+    for year in sorted(texts):
+        for month in range(14):
+            for day in range(33):
+                for zone in ("", "+14:01"):
+                    value = f"{year}-{month:02d}-{day:02d}{zone}"
+                    accepted = schema.validate(etree.fromstring(f"<d>{value}</d>"))
+                    assert accepted is is_date(value, allow_year_zero=False), value
+                    checked += 1
+    assert checked > 30_000
+
+
 @pytest.mark.parametrize(("value", "ok"), [(" 09:15:00 ", True), ("24:00:00", True), ("09:15:00.25+01:00", True),
                                        ("24:00:01", False), ("9:15:00", False), ("23:59:60", False)])
 def test_times(value: str, ok: bool) -> None:
