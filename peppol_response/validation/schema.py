@@ -153,10 +153,51 @@ class SchemaLayer:
 
     def _errors(self, root: etree._Element, schema: etree.XMLSchema) -> list[Finding]:
         elements = list(root.iter(etree.Element))
+        errors = self._placed(root, elements, list(_log(schema)))
+        if errors is None:
+            errors = self._placed_by_revalidating(root, elements, schema)
+        out: list[Finding] = []
+        seen: set[tuple[int, str]] = set()
+        for el, err in errors:
+            finding = self._finding(el, err)
+            key = (id(el), finding.rule + finding.message)
+            if key not in seen:
+                seen.add(key)
+                out.append(finding)
+        return out
+
+    @staticmethod
+    def _placed(root: etree._Element, elements: list[etree._Element],
+                log: list[etree._LogEntry]) -> list[tuple[etree._Element, etree._LogEntry]] | None:
+        """Each error of the validation just run with the element it is about, found by its line and, when
+        several elements start on that line, by libxml2's path of the node (the same function writes
+        ``getpath()``); None when an error cannot be placed that way."""
+        by_line: dict[int | None, list[etree._Element]] = {}
+        for e in elements:
+            by_line.setdefault(source_line(e), []).append(e)
+        tree = root.getroottree()
+        by_path: dict[str, etree._Element] | None = None
+        placed = []
+        for err in log:
+            candidates = by_line.get(err.line, ())
+            if len(candidates) == 1 and tree.getpath(candidates[0]) == err.path:
+                placed.append((candidates[0], err))
+                continue
+            if by_path is None:  # several elements on that line (a one-line document): look up every path
+                by_path = {tree.getpath(e): e for e in elements}
+            el = by_path.get(err.path)
+            if el is None:
+                return None
+            placed.append((el, err))
+        return placed
+
+    @staticmethod
+    def _placed_by_revalidating(root: etree._Element, elements: list[etree._Element],
+                                schema: etree.XMLSchema) -> list[tuple[etree._Element, etree._LogEntry]]:
         if len(elements) >= 65535:  # libxml2 keeps line numbers in 16 bits: fall back to real lines
             schema.validate(root)
             by_line = {source_line(e): e for e in elements}
-            return [self._finding(by_line.get(err.line, root), err) for err in _log(schema)]
+            return [(by_line.get(err.line, root), err) for err in _log(schema)]
         # Re-validate with each element's line set to its position, so every error names its element
         # exactly even when the document is on one line; then put the real lines back.
         lines = [e.sourceline for e in elements]
@@ -170,15 +211,7 @@ class SchemaLayer:
             for e, line in zip(elements, lines, strict=True):
                 if line is not None:
                     e.sourceline = line
-        out: list[Finding] = []
-        seen: set[tuple[int, str]] = set()
-        for el, err in errors:
-            finding = self._finding(el, err)
-            key = (id(el), finding.rule + finding.message)
-            if key not in seen:
-                seen.add(key)
-                out.append(finding)
-        return out
+        return errors
 
     @staticmethod
     def _finding(el: etree._Element, err: etree._LogEntry) -> Finding:

@@ -141,3 +141,33 @@ def test_ubl_structure_table_matches_the_oasis_schema() -> None:
     for name, (type_name, kind) in LEAF_TYPES.items():
         assert cbc_elements[name[4:]] == type_name
         assert cbc_bases[type_name] == f"udt:{kind}Type"
+
+
+def test_errors_are_placed_like_the_revalidation_would_place_them() -> None:
+    # Schema errors are put on their element by line and libxml2's node path; the older way (validate again
+    # with each element's line set to its position) must agree, on pretty and on one-line documents.
+    from peppol_response.validation.schema import _log, schema_layer
+    from tests.validation.corpus import corpus
+
+    layer = schema_layer()
+    schema = layer.schema
+    compared = 0
+    for _name, data in corpus(600, seed=11):
+        for one_line in (False, True):
+            root = etree.fromstring(data)
+            if one_line:
+                for e in root.iter():
+                    e.tail = None
+                    if len(e):
+                        e.text = None
+                root = etree.fromstring(etree.tostring(root))
+            if not root.tag.endswith("}ApplicationResponse") or schema.validate(root):
+                continue
+            elements = list(root.iter(etree.Element))
+            placed = layer._placed(root, elements, list(_log(schema)))
+            assert placed is not None
+            again = layer._placed_by_revalidating(root, elements, schema)
+            assert [(el, e.type_name, e.message) for el, e in placed] == [
+                (el, e.type_name, e.message) for el, e in again]
+            compared += 1
+    assert compared > 50
