@@ -43,7 +43,7 @@ from .. import codelists
 from ..errors import RulesError
 from ..resources import data_path
 from ..xmlsafe import parse_xml, qname
-from .pycompile import compile_rule_check
+from .pycompile import RuleCheck, compile_rule_check
 from .xpath import (
     Compiled,
     DynamicError,
@@ -108,7 +108,7 @@ class Rule:
     asserts: tuple[Assertion, ...]
     index: int
     matches: Callable[[etree._Element], bool] = field(init=False, repr=False)
-    check: Callable[[etree._Element], list[tuple[int, str | None]]] | None = field(default=None, repr=False)
+    check: RuleCheck | None = field(default=None, repr=False)
     _by_tag: dict[str, Callable[[etree._Element], bool]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -201,6 +201,7 @@ class Pattern:
         return None
 
 
+_NO_NAMES: Final[frozenset[Any]] = frozenset()  # the child names of an element without children
 _ELEMENT: Final = etree._Element  # the class of element proxies (comments and PIs are subclasses)
 EMPTY_ELEMENT_XPATH: Final = "//*[(not(*) and not(normalize-space()))]"
 """The XPath 1.0 form of the empty-element context (PEPPOL-COMMON-R001), evaluated inline."""
@@ -352,14 +353,19 @@ class RuleSet:
         # asking lxml for it.
         nodes = list(root.iter())
         empty_idiom = self._empty_idiom
-        stack: list[tuple[_TrieNode | None, int]] = []
+        # First pass: each element's actions, and the names of each element's children (lxml builds a
+        # new string for every .tag, so rules testing for a child get them from here: check(el, names)).
+        work: list[tuple[etree._Element, tuple[_Action, ...], set[Any] | frozenset[Any]]] = []
+        stack: list[tuple[_TrieNode | None, int, set[Any]]] = []
         parent_node: _TrieNode | None = None
+        parent_names: set[Any] = set()
         remaining = 1
         for el in nodes:
             while not remaining:
-                parent_node, remaining = stack.pop()
+                parent_node, remaining, parent_names = stack.pop()
             remaining -= 1
             tag = el.tag
+            parent_names.add(tag)
             if tag.__class__ is not str:
                 continue  # a comment, processing instruction or entity reference
             size = len(el)
@@ -392,8 +398,14 @@ class RuleSet:
                 cached = deep.get(tag)
                 actions = cached if cached is not None else self._deep_actions(tag, record_fired)
             if size:
-                stack.append((parent_node, remaining))
-                parent_node, remaining = node, size
+                names: set[Any] = set()
+                work.append((el, actions, names))
+                stack.append((parent_node, remaining, parent_names))
+                parent_node, remaining, parent_names = node, size, names
+            else:
+                work.append((el, actions, _NO_NAMES))
+        # Second pass: the rules, element by element in document order.
+        for el, actions, child_names in work:
             if selected and any(id(el) in ids for ids in selected.values()):
                 actions = self._with_prefiltered(el, actions, selected)
             for i, rule, candidates, narrow in actions:
@@ -414,7 +426,7 @@ class RuleSet:
                     fired[i].append(rule.context)
                 check = rule.check
                 if check is not None:
-                    failed = check(el)
+                    failed = check(el, child_names)
                     if failed:
                         asserts = rule.asserts
                         failures[i].extend(Failure(asserts[k], el, error) for k, error in failed)
