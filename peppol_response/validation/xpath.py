@@ -1083,6 +1083,8 @@ class PathPattern:
         known = tag_known and tag is not None
         if len(self.steps) == 1:
             if root_only:
+                if (known or (tag is None and test is None)) and not preds:
+                    return lambda el: el.getparent() is None  # /* or /name looked up by name
                 if known:
                     return lambda el: el.getparent() is None and all(p(el) for p in preds)
                 if tag is not None:
