@@ -27,7 +27,7 @@ from lxml import etree
 from ..binding import UBL_NS
 from ..resources import data_path
 from ..xmlsafe import source_line
-from .report import Finding, Layer, Severity
+from .report import Finding, Layer, Severity, _new_finding
 from .ubl_structure import LEAF_TYPES
 
 __all__ = ["ROOT_TAG", "SchemaLayer", "schema_layer"]
@@ -143,7 +143,7 @@ class SchemaLayer:
         """Schema findings for the document element ``root`` (empty when it is valid)."""
         if root.tag != ROOT_TAG:
             what = root.tag if isinstance(root.tag, str) else "?"
-            return [Finding("XSD-cvc-elt.1", Severity.FATAL, Layer.SCHEMA, location(root), source_line(root),
+            return [_new_finding("XSD-cvc-elt.1", Severity.FATAL, Layer.SCHEMA, location(root), source_line(root),
                             f"The document element is {_prefixed(what)}; a UBL 2.1 ubl:ApplicationResponse "
                             "was expected.")]
         schema = self.schema
@@ -216,7 +216,7 @@ class SchemaLayer:
     @staticmethod
     def _finding(el: etree._Element, err: etree._LogEntry) -> Finding:
         kind = "date" if el.tag in _DATE_TAGS else "time" if el.tag in _TIME_TAGS else None
-        return Finding(_rule_id(err.type_name), Severity.FATAL, Layer.SCHEMA, location(el), source_line(el),
+        return _new_finding(_rule_id(err.type_name), Severity.FATAL, Layer.SCHEMA, location(el), source_line(el),
                        _message(err.message, kind))
 
 

@@ -15,7 +15,7 @@ from ..errors import EnvelopeError, ParseError, UnsafeXmlError
 from ..xmlsafe import DEFAULT_MAX_BYTES, MAX_DEPTH, parse_xml, qname, source_line
 from .engine import Evaluation, RuleSet, load_ruleset
 from .mlr import MLR_CUSTOMIZATION_ID
-from .report import DocumentKind, Finding, Layer, Report, Severity
+from .report import DocumentKind, Finding, Layer, Report, Severity, _new_finding
 from .schema import ROOT_TAG, schema_layer
 from .xpath import element_text, normalize_space
 
@@ -189,7 +189,7 @@ def _rule_findings(evaluation: Evaluation, ruleset: RuleSet) -> list[Finding]:
                 severity = Severity.FATAL
                 message = (f"This rule cannot be evaluated here ({failure.error}); the official artefacts stop "
                            f"with an error on this document. {a.message(el)}")
-            out.append(Finding(a.id, severity, Layer.RULES, location(el), source_line(el), message, a.test_text,
+            out.append(_new_finding(a.id, severity, Layer.RULES, location(el), source_line(el), message, a.test_text,
                                pattern.id))
     return out
 
