@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import os
 import re
-from pathlib import Path
 from typing import Final
 
 from lxml import etree
@@ -74,10 +73,14 @@ def _read(source: Source, max_bytes: int) -> etree._Element:
     if isinstance(source, str) and _looks_like_xml(source):
         return _parse(source, "document", max_bytes)
     if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if path.stat().st_size > max_bytes:
-            raise UnsafeXmlError(f"{path} is {path.stat().st_size} bytes, more than the limit of {max_bytes}")
-        return _parse(path.read_bytes(), str(path), max_bytes)
+        path = os.fspath(source)
+        # One open, fstat and read (Path.stat() then Path.read_bytes() cost twice as much per file).
+        with open(path, "rb", buffering=0) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > max_bytes:
+                raise UnsafeXmlError(f"{path} is {size} bytes, more than the limit of {max_bytes}")
+            data = fh.readall()
+        return _parse(data, str(path), max_bytes)
     raise ParseError(f"cannot validate a {type(source).__name__}; give XML bytes, text, a path or an lxml tree")
 
 
