@@ -140,9 +140,18 @@ def _digits(val: str) -> bytes | None:
 _DIGIT_VALUES: Final = bytes.maketrans(b"0123456789", bytes(range(10)))
 
 
+_ALIGNED: dict[tuple[tuple[int, ...], int], tuple[int, ...]] = {}
+
+
 def _weighted_digits(body: bytes, weights: tuple[int, ...]) -> int:
-    """:func:`_weighted` for ASCII digits (the loop runs in C)."""
-    return sum(map(operator.mul, body[::-1].translate(_DIGIT_VALUES), itertools.cycle(weights)))
+    """:func:`_weighted` for ASCII digits (the loop runs in C): ``weights`` cycle from the right, so for
+    each length they are laid out once from the left."""
+    aligned = _ALIGNED.get((weights, len(body)))
+    if aligned is None:
+        aligned = tuple(reversed(list(itertools.islice(itertools.cycle(weights), len(body)))))
+        if len(_ALIGNED) < 256:
+            _ALIGNED[(weights, len(body))] = aligned
+    return sum(map(operator.mul, body.translate(_DIGIT_VALUES), aligned))
 
 
 def gln(val: str) -> bool:

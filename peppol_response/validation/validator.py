@@ -102,12 +102,13 @@ def _unwrap(root: etree._Element) -> tuple[etree._Element, str | None]:
 def _kind(root: etree._Element) -> DocumentKind:
     if root.tag != ROOT_TAG:
         return DocumentKind.OTHER
-    for child in root:
-        if child.tag == _CUSTOMIZATION_ID:
-            value = normalize_space(element_text(child))
-            if value.startswith(MLR_CUSTOMIZATION_ID):
-                return DocumentKind.MLR
-            break
+    if not len(root):
+        return DocumentKind.INVOICE_RESPONSE
+    child: etree._Element | None = root[0]  # CustomizationID is usually the first child
+    if child is not None and child.tag != _CUSTOMIZATION_ID:
+        child = next(root.iterchildren(_CUSTOMIZATION_ID), None)
+    if child is not None and normalize_space(element_text(child)).startswith(MLR_CUSTOMIZATION_ID):
+        return DocumentKind.MLR
     return DocumentKind.INVOICE_RESPONSE
 
 
