@@ -1031,6 +1031,13 @@ def parse(data: bytes | str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> InvoiceR
     """
     # The walk bounds the depth itself: an element deeper than the binding is outside it.
     root = parse_xml(data, what="Invoice Response", max_bytes=max_bytes, max_depth=None)
-    if root.tag == _SBD_TAG:
+    tag = root.tag  # read once: lxml builds the string anew each time
+    if tag == _SBD_TAG:
         root = unwrap_sbdh(root)
-    return parse_element(root)
+        tag = root.tag
+    if tag == _ROOT_TAG:
+        try:
+            return _read_usual(root)
+        except (_Unusual, ValueError):
+            return _read_checked(root)
+    return parse_element(root)  # names what the root is instead

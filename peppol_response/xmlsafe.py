@@ -216,8 +216,9 @@ def parse_xml(
 
     Defences, in order: the size cap; the encoding (UTF-16/32 are decoded here and re-encoded as UTF-8,
     8-bit input must be ASCII-based); a scan that refuses any ``<!DOCTYPE``/``<!ENTITY`` before libxml2
-    sees it; a parser with entities, DTD loading and network access off; and a check of the parsed
-    document for any DTD node, in case something slipped past the scan.
+    sees it; a parser with entities, DTD loading and network access off; and, unless the prolog was the
+    usual one (declaration, whitespace, comments), a check of the parsed document for any DTD node, in case
+    something slipped past the scan.
     """
     if data.__class__ is bytes:
         raw: bytes = data
@@ -233,7 +234,9 @@ def parse_xml(
     # The usual prolog (a declaration already accepted, whitespace and comments, then the root element)
     # is proved harmless by one regular expression; anything else takes the careful path.
     usual = _USUAL_PROLOG.match(raw)
-    if usual is None or (usual.group(1) is not None and usual.group(1) not in _ACCEPTED_DECLARATIONS):
+    if usual is not None and usual.group(1) is not None and usual.group(1) not in _ACCEPTED_DECLARATIONS:
+        usual = None  # a declaration not seen before: its encoding is checked on the careful path
+    if usual is None:
         raw = _check_prolog(raw, what)
     try:
         root = etree.fromstring(raw, safe_parser())
@@ -248,7 +251,11 @@ def parse_xml(
         raise ParseError(f"{what} is not well-formed XML: {msg}", line=line) from None
     except ValueError as exc:  # e.g. unsupported encoding declarations
         raise ParseError(f"{what} cannot be decoded: {exc}") from None
-    if root.getroottree().docinfo.internalDTD is not None:  # defence in depth: the scan should have refused it
+    # Defence in depth after the careful path: the scan should have refused any DTD. After the usual prolog
+    # the expression has proved there is none: libxml2 reads a DOCTYPE only before the root element, and
+    # there only whitespace and comments came (tests/test_hostile_xml.py checks this over every
+    # combination of tricky prolog pieces).
+    if usual is None and root.getroottree().docinfo.internalDTD is not None:
         raise UnsafeXmlError(f"{what} contains a DOCTYPE, which is not allowed", line=1)
     if max_depth is not None:
         _check_depth(root, what, max_depth)
