@@ -29,7 +29,7 @@ from typing import Any, Final
 
 from lxml import etree
 
-from .binding import BINDING, CAC, CBC, CUSTOMIZATION_ID, UBL_NS, Element
+from .binding import BINDING, CAC, CBC, CUSTOMIZATION_ID, UBL_NS, Element, clark
 from .codelists import EAS, ICD
 from .codes import (
     ClarificationList,
@@ -44,6 +44,7 @@ from .model import (
     XML_WHITESPACE,
     Clarification,
     Condition,
+    Contact,
     DocumentReference,
     InvoiceResponse,
     Party,
@@ -360,13 +361,19 @@ def _normalize(text: str) -> str:
     return text
 
 
+def _usual_date(text: str) -> dt.date:
+    """``YYYY-MM-DD`` as ``date.fromisoformat`` reads it; ValueError for anything else (even if valid)."""
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.isascii():
+        return dt.date.fromisoformat(text)
+    raise ValueError(text)
+
+
 def _date(rec: Record, slot: int) -> dt.date:
     text = _text(rec[slot]).strip(XML_WHITESPACE)
-    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.isascii():
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            pass
+    try:
+        return _usual_date(text)
+    except ValueError:
+        pass
     m = _DATE_RE.match(text)
     if m is None:
         el = _leaf(rec, slot)
@@ -394,22 +401,27 @@ def _tz(text: str) -> dt.tzinfo:
     return zone
 
 
-def _time(rec: Record, slot: int) -> dt.time:
-    text = _text(rec[slot]).strip(XML_WHITESPACE)
-    # Fast path for the usual forms hh:mm:ss, hh:mm:ssZ and hh:mm:ss+hh:mm; the pattern below for the rest.
+def _usual_time(text: str) -> dt.time:
+    """The usual forms ``hh:mm:ss``, ``hh:mm:ssZ`` and ``hh:mm:ss+hh:mm`` through ``time.fromisoformat``;
+    ValueError for anything else (the pattern in :func:`_time` reads the rest)."""
     n = len(text)
     if (
         (n == 8 or (n == 9 and text[8] == "Z") or (n == 14 and text[8] in "+-" and text[11] == ":"
                                                     and text[12] in "012345"))
         and text.isascii() and text[2] == ":" and text[5] == ":"
     ):
-        try:
-            value = dt.time.fromisoformat(text)
-        except ValueError:
-            pass
-        else:
-            if n != 14 or abs(value.utcoffset() or _MAX_OFFSET) <= _MAX_OFFSET:
-                return value
+        value = dt.time.fromisoformat(text)
+        if n != 14 or abs(value.utcoffset() or _MAX_OFFSET) <= _MAX_OFFSET:
+            return value
+    raise ValueError(text)
+
+
+def _time(rec: Record, slot: int) -> dt.time:
+    text = _text(rec[slot]).strip(XML_WHITESPACE)
+    try:
+        return _usual_time(text)
+    except ValueError:
+        pass
     m = _TIME_RE.match(text)
     if m is None:
         el = _leaf(rec, slot)
@@ -611,6 +623,327 @@ def _check_customization(el: etree._Element, customization: str) -> str:
     return customization
 
 
+# --------------------------------------------------------------------------------------------------
+# Parser: the fast reader for the usual document
+# --------------------------------------------------------------------------------------------------
+#
+# Most documents are plain: every element in its place, each leaf one clean text, codes and dates
+# written without padding. For them one nested loop per aggregate reads the values straight into the
+# model, with no records and no second phase. At the first thing it does not expect (an element outside
+# the binding, a repeat, an empty or commented leaf, a padded code, an unusual date or time form, an
+# unknown code, a missing mandatory part) it gives up, and the checked walk above reads the document
+# from the start: it accepts what it accepts, and explains the rest with line and path. So the fast
+# reader never decides that a document is wrong, and when it answers, it answers what the walk would
+# (tests/test_ubl.py compares the two on every test document and on generated ones).
+
+
+class _Unusual(Exception):
+    """The fast reader leaves this document to the checked walk."""
+
+
+def _children(path: tuple[str, ...], *tags: str) -> tuple[str, ...]:
+    """The lxml tags of ``tags``, after checking that they are the children of the aggregate at ``path``
+    in the binding, in its order: the fast reader below is written for exactly those."""
+    spec = BINDING
+    for tag in path:
+        spec = spec.child(tag)
+    if spec.order != tags:  # the binding changed: update the fast reader (the walk follows by itself)
+        raise AssertionError(f"the fast reader is out of step with the binding at {path}: {spec.order}")
+    return tuple(clark(tag) for tag in tags)
+
+
+(_T_CUSTOMIZATION, _T_PROFILE, _T_ID, _T_DATE, _T_TIME, _T_NOTE, _T_SENDER, _T_RECEIVER,
+ _T_DOC_RESPONSE) = _children((), "cbc:CustomizationID", "cbc:ProfileID", "cbc:ID", "cbc:IssueDate",
+                              "cbc:IssueTime", "cbc:Note", "cac:SenderParty", "cac:ReceiverParty",
+                              "cac:DocumentResponse")
+_T_ENDPOINT, _T_PARTY_ID, _T_LEGAL, _T_CONTACT = _children(
+    ("cac:SenderParty",), "cbc:EndpointID", "cac:PartyIdentification", "cac:PartyLegalEntity", "cac:Contact")
+_children(("cac:ReceiverParty",), "cbc:EndpointID", "cac:PartyIdentification", "cac:PartyLegalEntity")
+(_T_PARTY_ID_ID,) = _children(("cac:SenderParty", "cac:PartyIdentification"), "cbc:ID")
+_children(("cac:ReceiverParty", "cac:PartyIdentification"), "cbc:ID")
+_children(("cac:DocumentResponse", "cac:IssuerParty", "cac:PartyIdentification"), "cbc:ID")
+_children(("cac:DocumentResponse", "cac:RecipientParty", "cac:PartyIdentification"), "cbc:ID")
+(_T_REGISTRATION_NAME,) = _children(("cac:SenderParty", "cac:PartyLegalEntity"), "cbc:RegistrationName")
+_children(("cac:ReceiverParty", "cac:PartyLegalEntity"), "cbc:RegistrationName")
+_T_CONTACT_NAME, _T_TELEPHONE, _T_MAIL = _children(("cac:SenderParty", "cac:Contact"), "cbc:Name", "cbc:Telephone",
+                                                   "cbc:ElectronicMail")
+_T_RESPONSE, _T_DOC_REF, _T_ISSUER, _T_RECIPIENT = _children(
+    ("cac:DocumentResponse",), "cac:Response", "cac:DocumentReference", "cac:IssuerParty", "cac:RecipientParty")
+_T_CODE, _T_EFFECTIVE, _T_STATUS = _children(("cac:DocumentResponse", "cac:Response"), "cbc:ResponseCode",
+                                             "cbc:EffectiveDate", "cac:Status")
+_T_REASON_CODE, _T_REASON, _T_CONDITION = _children(
+    ("cac:DocumentResponse", "cac:Response", "cac:Status"), "cbc:StatusReasonCode", "cbc:StatusReason",
+    "cac:Condition")
+_T_ATTRIBUTE, _T_DESCRIPTION = _children(
+    ("cac:DocumentResponse", "cac:Response", "cac:Status", "cac:Condition"), "cbc:AttributeID", "cbc:Description")
+_T_DOC_ID, _T_DOC_DATE, _T_DOC_TYPE = _children(("cac:DocumentResponse", "cac:DocumentReference"), "cbc:ID",
+                                                "cbc:IssueDate", "cbc:DocumentTypeCode")
+_T_REF_PARTY_ID, _T_PARTY_NAME = _children(("cac:DocumentResponse", "cac:IssuerParty"), "cac:PartyIdentification",
+                                           "cac:PartyName")
+_children(("cac:DocumentResponse", "cac:RecipientParty"), "cac:PartyIdentification", "cac:PartyName")
+(_T_NAME,) = _children(("cac:DocumentResponse", "cac:IssuerParty", "cac:PartyName"), "cbc:Name")
+_children(("cac:DocumentResponse", "cac:RecipientParty", "cac:PartyName"), "cbc:Name")
+
+
+def _u_text(el: etree._Element) -> str:
+    """A leaf's text when it is one clean text (no comment or element inside, not blank)."""
+    text = el.text
+    if text is None or len(el) or text.isspace():  # isspace() is wider than XML whitespace: the walk decides
+        raise _Unusual
+    return text
+
+
+def _u_only(el: etree._Element, tag: str) -> etree._Element:
+    """The one child of an aggregate that has exactly one child in the binding."""
+    if len(el) != 1:
+        raise _Unusual  # none, more, or a comment next to it
+    child = el[0]
+    if child.tag != tag:
+        raise _Unusual
+    return child
+
+
+def _u_party_id(el: etree._Element) -> PartyId:
+    id_el = _u_only(el, _T_PARTY_ID_ID)
+    scheme = id_el.get("schemeID")
+    if scheme is not None and scheme not in ICD:
+        raise _Unusual
+    return _unchecked_party_id(_u_text(id_el), scheme)
+
+
+def _u_party(el: etree._Element, contact_allowed: bool) -> Party:
+    endpoint = ident = name = contact = None
+    for c in el:
+        t = c.tag
+        if t == _T_ENDPOINT:
+            if endpoint is not None:
+                raise _Unusual
+            scheme = c.get("schemeID")
+            if scheme not in EAS:
+                raise _Unusual
+            endpoint = _unchecked_endpoint(scheme, _u_text(c))
+        elif t == _T_PARTY_ID:
+            if ident is not None:
+                raise _Unusual
+            ident = _u_party_id(c)
+        elif t == _T_LEGAL:
+            if name is not None:
+                raise _Unusual
+            name = _u_text(_u_only(c, _T_REGISTRATION_NAME))
+        elif t == _T_CONTACT and contact_allowed:
+            if contact is not None:
+                raise _Unusual
+            contact = _u_contact(c)
+        elif t.__class__ is str:
+            raise _Unusual
+    if endpoint is None or name is None:
+        raise _Unusual
+    return _unchecked_party(endpoint, name, ident, contact)
+
+
+def _u_contact(el: etree._Element) -> Contact:
+    name = telephone = email = None
+    for c in el:
+        t = c.tag
+        if t == _T_CONTACT_NAME:
+            if name is not None:
+                raise _Unusual
+            name = _u_text(c)
+        elif t == _T_TELEPHONE:
+            if telephone is not None:
+                raise _Unusual
+            telephone = _u_text(c)
+        elif t == _T_MAIL:
+            if email is not None:
+                raise _Unusual
+            email = _u_text(c)
+        elif t.__class__ is str:
+            raise _Unusual
+    if name is None and telephone is None and email is None:
+        raise _Unusual
+    return _unchecked_contact(name, telephone, email)
+
+
+def _u_referenced(el: etree._Element) -> ReferencedParty:
+    ident = name = None
+    for c in el:
+        t = c.tag
+        if t == _T_REF_PARTY_ID:
+            if ident is not None:
+                raise _Unusual
+            ident = _u_party_id(c)
+        elif t == _T_PARTY_NAME:
+            if name is not None:
+                raise _Unusual
+            name = _u_text(_u_only(c, _T_NAME))
+        elif t.__class__ is str:
+            raise _Unusual
+    if name is None:
+        raise _Unusual
+    return _unchecked_referenced(name, ident)
+
+
+def _u_clarification(el: etree._Element) -> Clarification:
+    code_el = reason = None
+    conditions = []
+    for c in el:
+        t = c.tag
+        if t == _T_REASON_CODE:
+            if code_el is not None:
+                raise _Unusual
+            code_el = c
+        elif t == _T_REASON:
+            if reason is not None:
+                raise _Unusual
+            reason = _u_text(c)
+        elif t == _T_CONDITION:
+            attribute = description = None
+            for d in c:
+                t = d.tag
+                if t == _T_ATTRIBUTE:
+                    if attribute is not None:
+                        raise _Unusual
+                    attribute = _u_text(d)
+                elif t == _T_DESCRIPTION:
+                    if description is not None:
+                        raise _Unusual
+                    description = _u_text(d)
+                elif t.__class__ is str:
+                    raise _Unusual
+            if attribute is None:
+                raise _Unusual
+            conditions.append(_unchecked_condition(attribute, description))
+        elif t.__class__ is str:
+            raise _Unusual
+    code = None
+    if code_el is not None:
+        table = _LISTS.get(code_el.get("listID"))  # type: ignore[arg-type]  # None finds nothing
+        if table is None:
+            raise _Unusual
+        code = table.get(_u_text(code_el))
+        if code is None:
+            raise _Unusual
+    elif reason is None and not conditions:
+        raise _Unusual
+    return _unchecked_clarification(code, reason, tuple(conditions))
+
+
+def _u_document(el: etree._Element) -> DocumentReference:
+    id_ = date = type_code = None
+    for c in el:
+        t = c.tag
+        if t == _T_DOC_ID:
+            if id_ is not None:
+                raise _Unusual
+            id_ = _u_text(c)
+        elif t == _T_DOC_DATE:
+            if date is not None:
+                raise _Unusual
+            date = _usual_date(_u_text(c))
+        elif t == _T_DOC_TYPE:
+            if type_code is not None:
+                raise _Unusual
+            type_code = DocumentTypeCode(_u_text(c))  # CodeError (a ValueError) for a padded or unknown code
+        elif t.__class__ is str:
+            raise _Unusual
+    if id_ is None or type_code is None:
+        raise _Unusual
+    return _unchecked_document(id_, type_code, date)
+
+
+def _read_usual(root: etree._Element) -> InvoiceResponse:
+    """The model of a usual document (see above), or :class:`_Unusual` / ValueError."""
+    customization = profile = id_ = date = time = note = sender = receiver = doc_response = None
+    for c in root:  # branches in the binding's order, which is the documents' usual order
+        t = c.tag
+        if t == _T_CUSTOMIZATION:
+            if customization is not None:
+                raise _Unusual
+            customization = _u_text(c)
+        elif t == _T_PROFILE:
+            if profile is not None:
+                raise _Unusual
+            profile = _u_text(c)
+        elif t == _T_ID:
+            if id_ is not None:
+                raise _Unusual
+            id_ = _u_text(c)
+        elif t == _T_DATE:
+            if date is not None:
+                raise _Unusual
+            date = _usual_date(_u_text(c))
+        elif t == _T_TIME:
+            if time is not None:
+                raise _Unusual
+            time = _usual_time(_u_text(c))
+        elif t == _T_NOTE:
+            if note is not None:
+                raise _Unusual
+            note = _u_text(c)
+        elif t == _T_SENDER:
+            if sender is not None:
+                raise _Unusual
+            sender = _u_party(c, True)
+        elif t == _T_RECEIVER:
+            if receiver is not None:
+                raise _Unusual
+            receiver = _u_party(c, False)
+        elif t == _T_DOC_RESPONSE:
+            if doc_response is not None:
+                raise _Unusual
+            doc_response = c
+        elif t.__class__ is str:  # else a comment or processing instruction
+            raise _Unusual
+    if (customization is None or profile is None or id_ is None or date is None or sender is None
+            or receiver is None or doc_response is None or not customization.startswith(CUSTOMIZATION_ID)):
+        raise _Unusual
+    response = document = issuer = recipient = None
+    for c in doc_response:
+        t = c.tag
+        if t == _T_RESPONSE:
+            if response is not None:
+                raise _Unusual
+            response = c
+        elif t == _T_DOC_REF:
+            if document is not None:
+                raise _Unusual
+            document = _u_document(c)
+        elif t == _T_ISSUER:
+            if issuer is not None:
+                raise _Unusual
+            issuer = _u_referenced(c)
+        elif t == _T_RECIPIENT:
+            if recipient is not None:
+                raise _Unusual
+            recipient = _u_referenced(c)
+        elif t.__class__ is str:
+            raise _Unusual
+    if response is None or document is None:
+        raise _Unusual
+    code = effective = None
+    clarifications = []
+    for c in response:
+        t = c.tag
+        if t == _T_CODE:
+            if code is not None:
+                raise _Unusual
+            code = _RESPONSE_CODES.get(_u_text(c))
+            if code is None:
+                raise _Unusual
+        elif t == _T_EFFECTIVE:
+            if effective is not None:
+                raise _Unusual
+            effective = _usual_date(_u_text(c))
+        elif t == _T_STATUS:
+            clarifications.append(_u_clarification(c))
+        elif t.__class__ is str:
+            raise _Unusual
+    if code is None:
+        raise _Unusual
+    return _unchecked_response(id_, date, sender, receiver, code, document, tuple(clarifications), effective, time,
+                               note, issuer, recipient, customization, profile)
+
+
 def parse_element(root: etree._Element) -> InvoiceResponse:
     """Map an already parsed ``ubl:ApplicationResponse`` element onto the model."""
     if root.tag != _ROOT_TAG:
@@ -620,6 +953,14 @@ def parse_element(root: etree._Element) -> InvoiceResponse:
             raise _fail(root, f"the root element ApplicationResponse is in the wrong namespace ({name}); "
                               f"expected {UBL_NS}")
         raise _fail(root, f"the root element is {name}, not an Invoice Response (ubl:ApplicationResponse)")
+    try:
+        return _read_usual(root)
+    except (_Unusual, ValueError):
+        return _read_checked(root)  # it reads the document, or says what is wrong and where
+
+
+def _read_checked(root: etree._Element) -> InvoiceResponse:
+    """The checked walk and the values read from its records, for any ``ubl:ApplicationResponse``."""
     try:
         top = _walk(root)
     except ParseError:
@@ -690,6 +1031,13 @@ def parse(data: bytes | str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> InvoiceR
     """
     # The walk bounds the depth itself: an element deeper than the binding is outside it.
     root = parse_xml(data, what="Invoice Response", max_bytes=max_bytes, max_depth=None)
-    if root.tag == _SBD_TAG:
+    tag = root.tag  # read once: lxml builds the string anew each time
+    if tag == _SBD_TAG:
         root = unwrap_sbdh(root)
-    return parse_element(root)
+        tag = root.tag
+    if tag == _ROOT_TAG:
+        try:
+            return _read_usual(root)
+        except (_Unusual, ValueError):
+            return _read_checked(root)
+    return parse_element(root)  # names what the root is instead

@@ -55,6 +55,15 @@ _WIDE_PATTERNS: Final = {
 _ASCII_COMPATIBLE = re.compile(r"^(utf_8|ascii|latin_1|iso8859_\d+|cp125\d)$")
 _ACCEPTED_DECLARATIONS: set[bytes] = set()
 _ELEMENT_STARTS: Final = re.compile(rb"[ \t\r\n]*<[A-Za-z_:\x80-\xff]")
+# The usual prolog, in one match: an optional XML declaration with no markup inside (the encoding it
+# declares is checked by _check_encoding the first time it is seen, then remembered), then only
+# whitespace and comments, then the root element's start. A comment ends at its first "--", which must be
+# followed by ">", exactly as XML (and libxml2) read it; the groups are atomic, so the match cannot be
+# stretched over a comment's end to hide a "<!DOCTYPE" behind it. Anything else (a BOM, a processing
+# instruction, a DOCTYPE, UTF-16, ...) fails to match and takes the careful path.
+_USUAL_PROLOG: Final = re.compile(
+    rb"(<\?xml[ \t\r\n][^<>?]*\?>)?(?>[ \t\r\n]+|<!--(?>[^-]+|-[^-])*-->)*<[A-Za-z_:\x80-\xff]"
+)
 _local = threading.local()
 
 
@@ -157,6 +166,39 @@ def _check_encoding(raw: bytes, what: str) -> None:
                     "8-bit encodings are accepted", line=1)
 
 
+def _check_prolog(raw: bytes, what: str) -> bytes:
+    """The careful path: decode UTF-16/32, check the declared encoding, scan the prolog for declarations.
+
+    Returns the bytes libxml2 is to parse (UTF-16/32 re-encoded as UTF-8).
+    """
+    prolog_done = False
+    if raw[:1] != b"<":  # a BOM, whitespace, UTF-16/32 or junk
+        wide = _decode_wide(raw, what)
+        if wide is not None:
+            raw = wide
+        _check_encoding(raw, what)
+    elif raw.startswith(b"<?xml"):
+        end = raw.find(b"?>", 5, 512)
+        if end < 0:
+            _check_encoding(raw, what)
+        else:
+            decl = raw[: end + 2]
+            if decl not in _ACCEPTED_DECLARATIONS:
+                _check_encoding(raw, what)
+                if len(_ACCEPTED_DECLARATIONS) < 64:  # documents of one source repeat their declaration
+                    _ACCEPTED_DECLARATIONS.add(decl)
+            prolog_done = _ELEMENT_STARTS.match(raw, end + 2) is not None
+    else:
+        prolog_done = _ELEMENT_STARTS.match(raw) is not None
+    if not prolog_done:
+        found = find_markup_declaration(raw)
+        if found is not None:
+            raise UnsafeXmlError(
+                f"{what} contains a DOCTYPE or other markup declaration ({raw[found:found + 12]!r}...), "
+                "which is not allowed", line=_line_at(raw, found))
+    return raw
+
+
 def parse_xml(
     data: bytes | str,
     *,
@@ -174,10 +216,13 @@ def parse_xml(
 
     Defences, in order: the size cap; the encoding (UTF-16/32 are decoded here and re-encoded as UTF-8,
     8-bit input must be ASCII-based); a scan that refuses any ``<!DOCTYPE``/``<!ENTITY`` before libxml2
-    sees it; a parser with entities, DTD loading and network access off; and a check of the parsed
-    document for any DTD node, in case something slipped past the scan.
+    sees it; a parser with entities, DTD loading and network access off; and, unless the prolog was the
+    usual one (declaration, whitespace, comments), a check of the parsed document for any DTD node, in case
+    something slipped past the scan.
     """
-    if isinstance(data, str):
+    if data.__class__ is bytes:
+        raw: bytes = data
+    elif isinstance(data, str):
         # lxml refuses str input that carries an encoding declaration; the text is already decoded.
         raw = _XML_DECL.sub("", data.lstrip("\ufeff"), count=1).encode("utf-8", "surrogatepass")
     elif isinstance(data, (bytes, bytearray, memoryview)):
@@ -186,32 +231,13 @@ def parse_xml(
         raise ParseError(f"{what} must be bytes or str, not {type(data).__name__}")
     if len(raw) > max_bytes:
         raise UnsafeXmlError(f"{what} is {len(raw)} bytes, more than the limit of {max_bytes}")
-    prolog_done = False
-    if raw[:1] != b"<":  # a BOM, whitespace, UTF-16/32 or junk: the careful path
-        wide = _decode_wide(raw, what)
-        if wide is not None:
-            raw = wide
-        _check_encoding(raw, what)
-    elif raw.startswith(b"<?xml"):
-        end = raw.find(b"?>", 5, 512)
-        if end < 0:
-            _check_encoding(raw, what)
-        else:
-            decl = raw[:end]
-            if decl not in _ACCEPTED_DECLARATIONS:
-                _check_encoding(raw, what)
-                if len(_ACCEPTED_DECLARATIONS) < 64:  # documents of one source repeat their declaration
-                    _ACCEPTED_DECLARATIONS.add(decl)
-            # The usual prolog: the declaration, whitespace, the root element. Nothing to scan.
-            prolog_done = _ELEMENT_STARTS.match(raw, end + 2) is not None
-    else:
-        prolog_done = _ELEMENT_STARTS.match(raw) is not None
-    if not prolog_done:
-        found = find_markup_declaration(raw)
-        if found is not None:
-            raise UnsafeXmlError(
-                f"{what} contains a DOCTYPE or other markup declaration ({raw[found:found + 12]!r}...), "
-                "which is not allowed", line=_line_at(raw, found))
+    # The usual prolog (a declaration already accepted, whitespace and comments, then the root element)
+    # is proved harmless by one regular expression; anything else takes the careful path.
+    usual = _USUAL_PROLOG.match(raw)
+    if usual is not None and usual.group(1) is not None and usual.group(1) not in _ACCEPTED_DECLARATIONS:
+        usual = None  # a declaration not seen before: its encoding is checked on the careful path
+    if usual is None:
+        raw = _check_prolog(raw, what)
     try:
         root = etree.fromstring(raw, safe_parser())
     except etree.XMLSyntaxError as exc:
@@ -225,7 +251,11 @@ def parse_xml(
         raise ParseError(f"{what} is not well-formed XML: {msg}", line=line) from None
     except ValueError as exc:  # e.g. unsupported encoding declarations
         raise ParseError(f"{what} cannot be decoded: {exc}") from None
-    if root.getroottree().docinfo.internalDTD is not None:  # defence in depth: the scan should have refused it
+    # Defence in depth after the careful path: the scan should have refused any DTD. After the usual prolog
+    # the expression has proved there is none: libxml2 reads a DOCTYPE only before the root element, and
+    # there only whitespace and comments came (tests/test_hostile_xml.py checks this over every
+    # combination of tricky prolog pieces).
+    if usual is None and root.getroottree().docinfo.internalDTD is not None:
         raise UnsafeXmlError(f"{what} contains a DOCTYPE, which is not allowed", line=1)
     if max_depth is not None:
         _check_depth(root, what, max_depth)

@@ -7,17 +7,19 @@ Every hostile document is tried through each public reader (Invoice Response, in
 from __future__ import annotations
 
 import http.server
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from peppol_response import ParseError, UnsafeXmlError, parse
 from peppol_response.examples import example_invoice
 from peppol_response.invoice import read_invoice
-from peppol_response.xmlsafe import find_markup_declaration, parse_xml
+from peppol_response.xmlsafe import _USUAL_PROLOG, find_markup_declaration, parse_xml
 
 from .conftest import official_examples
 
@@ -84,6 +86,10 @@ def hostile(url: str, secret_file: Path) -> dict[str, bytes]:
         "parameter entities": (f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % p SYSTEM "{url}/param.dtd"> %p;]>'
                                "<r>&leak;</r>").encode(),
         "DOCTYPE after a comment": f'<!-- x --><!DOCTYPE r SYSTEM "{url}/after-comment.dtd"><r/>'.encode(),
+        "DOCTYPE between comments": (f'<?xml version="1.0"?>\n<!-- a --><!DOCTYPE r SYSTEM "{url}/between.dtd">'
+                                     "<!-- b -->\n<r/>").encode(),
+        "DOCTYPE behind a comment with --": (f'<?xml version="1.0"?><!-- a -- b --><!DOCTYPE r SYSTEM "{url}/dd.dtd">'
+                                             "<!-- c --><r/>").encode(),
         "DOCTYPE hidden behind a processing instruction": (
             f'<?xml version="1.0"?>\n<?pi <!-- ?>\n<!DOCTYPE r SYSTEM "{url}/pi.dtd">\n<!-- -->\n<r/>').encode(),
         "UTF-16 DOCTYPE": (f'<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r [<!ENTITY x SYSTEM "{url}/u16">]>'
@@ -110,7 +116,8 @@ def hostile(url: str, secret_file: Path) -> dict[str, bytes]:
 
 HOSTILE_NAMES = [
     "external entity (file)", "external entity (http)", "billion laughs", "quadratic blowup", "external DTD",
-    "parameter entities", "DOCTYPE after a comment", "DOCTYPE hidden behind a processing instruction",
+    "parameter entities", "DOCTYPE after a comment", "DOCTYPE between comments", "DOCTYPE behind a comment with --",
+    "DOCTYPE hidden behind a processing instruction",
     "UTF-16 DOCTYPE", "UTF-16BE DOCTYPE without BOM", "UTF-32 DOCTYPE", "UTF-7 hiding a DOCTYPE",
 ]
 
@@ -260,3 +267,31 @@ def test_harmless_markup_is_accepted() -> None:
     assert parse_xml('<?xml version="1.0" encoding="UTF-16"?><a>\u00e9</a>'.encode("utf-16")).text == "\u00e9"
     assert parse_xml("\ufeff<?xml version='1.0' encoding='UTF-8'?><a>é</a>").text == "é"
     assert parse_xml(b"\xef\xbb\xbf<a/>").tag == "a"
+
+
+_PROLOG_PIECES = [
+    b'<?xml version="1.0"?>', b"<?xml version='1.0' encoding='UTF-8'?>", b"\n", b" \t", b"<!-- c -->", b"<!---->",
+    b"<!-- a - b -->", b"<!-- a -- b -->", b"<!-- <!DOCTYPE x> -->", b"<!-- -->-->", b"<!--->", b"-->", b"<!--",
+    b"<?pi x?>", b"<?pi <!-- ?>", b"<!DOCTYPE r>", b'<!DOCTYPE r [<!ENTITY e "x">]>', b"<!ENTITY e 'x'>", b"<r/>",
+    b"<r>&e;</r>", b"\xef\xbb\xbf",
+]
+
+
+def test_the_usual_prolog_shortcut_only_accepts_what_the_scan_and_libxml2_find_harmless() -> None:
+    # The one-expression check that lets the usual prolog skip the careful path must never accept a
+    # prolog that the token scan would refuse, nor one from which libxml2 would build a DTD.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    accepted = 0
+    for n in range(1, 5):
+        for pieces in itertools.product(_PROLOG_PIECES, repeat=n):
+            data = b"".join(pieces) + b"<root>x</root>"
+            if _USUAL_PROLOG.match(data) is None:
+                continue
+            accepted += 1
+            assert find_markup_declaration(data) is None, data
+            try:
+                root = etree.fromstring(data, parser)
+            except etree.XMLSyntaxError:
+                continue
+            assert root.getroottree().docinfo.internalDTD is None, data
+    assert accepted > 1000

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from peppol_response import (
@@ -29,8 +31,9 @@ from peppol_response import (
     parse,
     serialize,
 )
-from peppol_response.binding import BINDING
-from peppol_response.ubl import MAX_DOCUMENT_BYTES, unwrap_sbdh
+from peppol_response.binding import BINDING, CBC
+from peppol_response.ubl import MAX_DOCUMENT_BYTES, _read_checked, _read_usual, _Unusual, unwrap_sbdh
+from peppol_response.xmlsafe import parse_xml
 
 from .conftest import official_invoice_response_examples
 from .strategies import responses
@@ -370,3 +373,112 @@ def test_build_error_type_is_kept_out_of_parse() -> None:
     r = parse(minimal(code="RE"))
     with pytest.raises(BuildError, match="R001"):
         r.check()
+
+
+# -- the fast reader and the checked walk -------------------------------------------------------------
+
+
+def _both_readers(data: bytes) -> tuple[InvoiceResponse | ParseError, InvoiceResponse | None]:
+    """What the checked walk and the fast reader make of ``data`` (the fast one: None when it gives up)."""
+    root = parse_xml(data, max_bytes=10 * MAX_DOCUMENT_BYTES, max_depth=None)
+    if root.tag == "{http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader}StandardBusinessDocument":
+        root = unwrap_sbdh(root)
+    try:
+        checked: InvoiceResponse | ParseError = _read_checked(root)
+    except ParseError as exc:
+        checked = exc
+    try:
+        fast: InvoiceResponse | None = _read_usual(root)
+    except (_Unusual, ValueError):
+        fast = None
+    return checked, fast
+
+
+def _assert_fast_reader_agrees(data: bytes) -> InvoiceResponse | None:
+    checked, fast = _both_readers(data)
+    if fast is not None:
+        assert not isinstance(checked, ParseError), f"the fast reader accepted what the walk refuses: {checked}"
+        assert fast == checked
+        assert rebuilt(fast) == fast
+    return fast
+
+
+def test_fast_reader_agrees_with_the_walk_on_the_mutated_corpus() -> None:
+    # Thousands of systematic and random mutations (padding, comments inside text, repeats, deletions,
+    # elements outside the model, unknown codes, odd dates and times...): whenever the fast reader answers,
+    # it answers what the checked walk answers, and it never accepts a document the walk refuses.
+    from tests.conftest import CONFORMANCE
+    from tests.validation.corpus import corpus
+
+    taken = 0
+    docs = corpus(2500, seed=7, conformance=CONFORMANCE if CONFORMANCE.is_dir() else None)
+    for _name, data in docs:
+        if b"ApplicationResponse" in data and b"trns:mlr:3" not in data:
+            taken += _assert_fast_reader_agrees(data) is not None
+    assert taken > 100  # the usual documents do take the fast path
+
+
+@pytest.mark.conformance
+@pytest.mark.parametrize("path", official_invoice_response_examples(), ids=lambda p: p.name)
+def test_official_examples_conformance_take_the_fast_reader(path: Path) -> None:
+    assert _assert_fast_reader_agrees(path.read_bytes()) is not None
+
+
+def test_project_examples_take_the_fast_reader() -> None:
+    for path in sorted((Path(__file__).parent.parent / "examples" / "responses").glob("*.xml")):
+        assert _assert_fast_reader_agrees(path.read_bytes()) is not None, path.name
+
+
+def _values(tree: object) -> list[object]:
+    if isinstance(tree, dict):
+        return [v for value in tree.values() for v in _values(value)]
+    if isinstance(tree, (list, tuple)):
+        return [v for value in tree for v in _values(value)]
+    return [tree]
+
+
+_LEAF_TRICKS = [" ", "\n\t ", "\r", "&#13;", "\xa0", "<!--c-->", "<?pi x?>", "<![CDATA[]]>", "<![CDATA[ x ]]>",
+                "<cbc:X>y</cbc:X>", ""]
+
+
+@settings(max_examples=200)
+@given(responses(), st.booleans(), st.data())
+def test_fast_reader_agrees_with_the_walk_on_mutated_responses(r: InvoiceResponse, pretty: bool,
+                                                               data: st.DataObject) -> None:
+    xml = serialize(r, pretty=pretty)
+    # What we write is a usual document, except fractions of seconds and texts made only of characters
+    # str.isspace() counts as space but XML does not (NBSP, NEL, ...): the walk reads those.
+    usual = (r.issue_time is None or not r.issue_time.microsecond) and not any(
+        isinstance(v, str) and v.isspace() for v in _values(r.to_dict()))
+    assert (_assert_fast_reader_agrees(xml) is not None) == usual
+    root = etree.fromstring(xml)
+    tricks: list[str] = []
+    for _ in range(data.draw(st.integers(1, 3))):
+        elements = list(root.iter("*"))[1:]
+        el = data.draw(st.sampled_from(elements))
+        parent = el.getparent()
+        assert parent is not None
+        action = data.draw(st.sampled_from(["text", "duplicate", "remove", "comment", "unknown", "swap"]))
+        if action == "text" and not len(el):
+            # A marker now, the raw markup after serialization (comments, CDATA, references in the text).
+            marker = f"@@{len(tricks)}@@"
+            tricks.append(data.draw(st.sampled_from(_LEAF_TRICKS)))
+            where = data.draw(st.sampled_from(["before", "after", "instead"]))
+            text = el.text or ""
+            el.text = {"before": marker + text, "after": text + marker, "instead": marker}[where]
+        elif action == "duplicate":
+            el.addnext(copy.deepcopy(el))
+        elif action == "remove":
+            parent.remove(el)
+        elif action == "comment":
+            el.addprevious(etree.Comment("c"))
+        elif action == "unknown":
+            el.addnext(etree.Element(f"{{{CBC}}}UUID"))
+        elif action == "swap":
+            prev = el.getprevious()
+            if prev is not None:
+                prev.addprevious(el)
+    mutated = etree.tostring(root)
+    for i, trick in enumerate(tricks):
+        mutated = mutated.replace(f"@@{i}@@".encode(), trick.encode())
+    _assert_fast_reader_agrees(mutated)

@@ -43,7 +43,7 @@ from .. import codelists
 from ..errors import RulesError
 from ..resources import data_path
 from ..xmlsafe import parse_xml, qname
-from .pycompile import compile_rule_check
+from .pycompile import RuleCheck, compile_rule_check
 from .xpath import (
     Compiled,
     DynamicError,
@@ -108,7 +108,7 @@ class Rule:
     asserts: tuple[Assertion, ...]
     index: int
     matches: Callable[[etree._Element], bool] = field(init=False, repr=False)
-    check: Callable[[etree._Element], list[tuple[int, str | None]]] | None = field(default=None, repr=False)
+    check: RuleCheck | None = field(default=None, repr=False)
     _by_tag: dict[str, Callable[[etree._Element], bool]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -131,10 +131,11 @@ class Rule:
         found = cache.get(tag)
         if found is not None:
             return found
-        relevant = [alt.matcher() for alt in self.alternatives if alt.last.tag in (tag, None)]
-        if len(relevant) == len(self.alternatives):
-            found = self.matches
-        elif len(relevant) == 1:
+        # the engine looked the element up by its name: the alternatives ending in that name need not
+        # read it again
+        relevant = [alt.matcher(tag_known=alt.last.tag == tag) for alt in self.alternatives
+                    if alt.last.tag in (tag, None)]
+        if len(relevant) == 1:
             found = relevant[0]
         else:
             matchers = relevant
@@ -200,6 +201,8 @@ class Pattern:
         return None
 
 
+_NO_NAMES: Final[frozenset[Any]] = frozenset()  # the child names of an element without children
+_ELEMENT: Final = etree._Element  # the class of element proxies (comments and PIs are subclasses)
 EMPTY_ELEMENT_XPATH: Final = "//*[(not(*) and not(normalize-space()))]"
 """The XPath 1.0 form of the empty-element context (PEPPOL-COMMON-R001), evaluated inline."""
 _XML_WS: Final = " \t\n\r"
@@ -343,44 +346,66 @@ class RuleSet:
                 selected[i] = {id(e) for e in found}
 
         top = self._trie.children.get(root.tag)
-        nodes: dict[etree._Element, _TrieNode | None] = {root: top}
         deep = self._deep_fired if record_fired else self._deep
-        # holding every proxy keeps lxml from re-creating them when rules look at parents and children
-        elements = list(root.iter(etree.Element))
+        # Every node in document order (elements, comments, PIs). Holding every proxy keeps lxml from
+        # re-creating them when rules look at parents and children. len() counts the same kinds of
+        # child nodes, so a stack of (trie node, nodes left) gives each element's parent without
+        # asking lxml for it.
+        nodes = list(root.iter())
         empty_idiom = self._empty_idiom
-        for el in elements:
+        # First pass: each element's actions, and the names of each element's children (lxml builds a
+        # new string for every .tag, so rules testing for a child get them from here: check(el, names)).
+        work: list[tuple[etree._Element, tuple[_Action, ...], set[Any] | frozenset[Any]]] = []
+        stack: list[tuple[_TrieNode | None, int, set[Any]]] = []
+        parent_node: _TrieNode | None = None
+        parent_names: set[Any] = set()
+        remaining = 1
+        for el in nodes:
+            while not remaining:
+                parent_node, remaining, parent_names = stack.pop()
+            remaining -= 1
+            tag = el.tag
+            parent_names.add(tag)
+            if tag.__class__ is not str:
+                continue  # a comment, processing instruction or entity reference
             size = len(el)
             if empty_idiom:
                 # //*[not(*) and not(normalize-space())], the libxml2-free way
                 if size:
-                    empty = not _has_element_child(el) and not element_text(el).strip(_XML_WS)
+                    # the first child is usually an element (a comment or PI first: look further)
+                    empty = (el[0].__class__ is not _ELEMENT and not _has_element_child(el)
+                             and not element_text(el).strip(_XML_WS))
                 else:
                     text = el.text
                     empty = text is None or not text.strip(_XML_WS)
                 if empty:
                     for i in empty_idiom:
                         selected.setdefault(i, set()).add(id(el))
-            parent = el.getparent()
-            if parent is None:
-                actions = self._root_actions(root.tag, top, record_fired)
-            else:
-                tag = el.tag
-                parent_node = nodes[parent]
-                if parent_node is not None:
-                    node = parent_node.children.get(tag)
-                    if node is not None:
-                        cached = node.actions_fired if record_fired else node.actions
-                        actions = cached if cached is not None else self._node_actions(node, tag, record_fired)
-                    else:
-                        cached = (parent_node.unknown_fired if record_fired else parent_node.unknown).get(tag)
-                        actions = cached if cached is not None else self._unknown_actions(parent_node, tag,
-                                                                                          record_fired)
+            if el is root:
+                node = top
+                actions = self._root_actions(tag, top, record_fired)
+            elif parent_node is not None:
+                node = parent_node.children.get(tag)
+                if node is not None:
+                    cached = node.actions_fired if record_fired else node.actions
+                    actions = cached if cached is not None else self._node_actions(node, tag, record_fired)
                 else:
-                    node = None
-                    cached = deep.get(tag)
-                    actions = cached if cached is not None else self._deep_actions(tag, record_fired)
-                if size:
-                    nodes[el] = node
+                    cached = (parent_node.unknown_fired if record_fired else parent_node.unknown).get(tag)
+                    actions = cached if cached is not None else self._unknown_actions(parent_node, tag,
+                                                                                      record_fired)
+            else:
+                node = None
+                cached = deep.get(tag)
+                actions = cached if cached is not None else self._deep_actions(tag, record_fired)
+            if size:
+                names: set[Any] = set()
+                work.append((el, actions, names))
+                stack.append((parent_node, remaining, parent_names))
+                parent_node, remaining, parent_names = node, size, names
+            else:
+                work.append((el, actions, _NO_NAMES))
+        # Second pass: the rules, element by element in document order.
+        for el, actions, child_names in work:
             if selected and any(id(el) in ids for ids in selected.values()):
                 actions = self._with_prefiltered(el, actions, selected)
             for i, rule, candidates, narrow in actions:
@@ -401,7 +426,7 @@ class RuleSet:
                     fired[i].append(rule.context)
                 check = rule.check
                 if check is not None:
-                    failed = check(el)
+                    failed = check(el, child_names)
                     if failed:
                         asserts = rule.asserts
                         failures[i].extend(Failure(asserts[k], el, error) for k, error in failed)

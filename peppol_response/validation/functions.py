@@ -16,7 +16,9 @@ The ``u:`` functions follow the algorithms published at the top of ``PEPPOLBIS-T
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -123,26 +125,80 @@ def _weighted(body: str, weights: tuple[int, ...]) -> int:
     return total
 
 
+def _digits(val: str) -> bytes | None:
+    """The ASCII digits of ``val`` as bytes (48-57), or None when it holds anything else (or nothing).
+
+    The identifier checks below take a shortcut for such strings, computing with integers what the
+    published XPath computes with doubles and casts; for them the two are the same arithmetic (the
+    step-by-step versions, kept for every other input, are tested against the shortcuts).
+    """
+    if val.isascii() and val.isdigit():
+        return val.encode("ascii")
+    return None
+
+
+_DIGIT_VALUES: Final = bytes.maketrans(b"0123456789", bytes(range(10)))
+
+
+_ALIGNED: dict[tuple[tuple[int, ...], int], tuple[int, ...]] = {}
+
+
+def _weighted_digits(body: bytes, weights: tuple[int, ...]) -> int:
+    """:func:`_weighted` for ASCII digits (the loop runs in C): ``weights`` cycle from the right, so for
+    each length they are laid out once from the left."""
+    aligned = _ALIGNED.get((weights, len(body)))
+    if aligned is None:
+        aligned = tuple(reversed(list(itertools.islice(itertools.cycle(weights), len(body)))))
+        if len(_ALIGNED) < 256:
+            _ALIGNED[(weights, len(body))] = aligned
+    return sum(map(operator.mul, body.translate(_DIGIT_VALUES), aligned))
+
+
 def gln(val: str) -> bool:
     """GS1 check digit over the whole string (``u:gln``): weights 3,1,3... from the right."""
+    b = _digits(val)
+    if b is not None:
+        return (10 - _weighted_digits(b[:-1], (3, 1)) % 10) % 10 == b[-1] - 48
+    return _gln_xpath(val)
+
+
+def _gln_xpath(val: str) -> bool:
     n = len(val) - 1
     weighted = _weighted(val[: max(n, 0)], (3, 1))
     check = _digit_value(val[n : n + 1] if n >= 0 else "")
     return _mod(10 - _mod(weighted, 10), 10) == check
 
 
+_MOD11_WEIGHTS: Final = (2, 3, 4, 5, 6, 7)
+
+
 def mod11(val: str) -> bool:
     """Norwegian organisation number check (``u:mod11``): weights 2..7 from the right, number > 0."""
+    b = _digits(val)
+    if b is not None:
+        if b.count(b"0") == len(b):  # number(val) > 0 fails
+            return False
+        return (11 - _weighted_digits(b[:-1], _MOD11_WEIGHTS) % 11) % 11 == b[-1] - 48
+    return _mod11_xpath(val)
+
+
+def _mod11_xpath(val: str) -> bool:
     if not to_double(val) > 0:
         return False
     n = len(val) - 1
-    weighted = _weighted(val[: max(n, 0)], (2, 3, 4, 5, 6, 7))
+    weighted = _weighted(val[: max(n, 0)], _MOD11_WEIGHTS)
     check = _digit_value(val[n : n + 1] if n >= 0 else "")
     return _mod(11 - _mod(weighted, 11), 11) == check
 
 
 def mod97_0208(val: str) -> bool:
     """Belgian enterprise number (``u:mod97-0208``): digits 9-10 equal 97 - (first eight mod 97)."""
+    if len(val) == 10 and _digits(val) is not None:
+        return int(val[8:]) == 97 - int(val[:8]) % 97
+    return _mod97_0208_xpath(val)
+
+
+def _mod97_0208_xpath(val: str) -> bool:
     check = xp_substring(val, 9, 2)
     calculated = str(97 - _mod(cast_integer(xp_substring(val, 1, 8)), 97))
     return to_double(check) == to_double(calculated)
@@ -166,6 +222,18 @@ _ALL_DIGITS: Final = re.compile(r"\d+")  # XPath \d is any Unicode decimal digit
 
 def check_se_orgnr(number: str) -> bool:
     """Swedish organisation number (``u:checkSEOrgnr``): Luhn over the first nine digits."""
+    b = _digits(number)
+    if b is not None and len(b) >= 10:
+        main = b[:9]
+        total = 0
+        for pos in range(1, 10):
+            d = main[9 - pos] - 48
+            total += (d * 2) % 10 + (d * 2) // 10 if pos % 2 == 1 else d
+        return (10 - total % 10) % 10 == b[9] - 48
+    return _check_se_orgnr_xpath(number)
+
+
+def _check_se_orgnr_xpath(number: str) -> bool:
     if _ALL_DIGITS.fullmatch(number) is None:
         return False
     main = number[:9]

@@ -291,9 +291,24 @@ _HEADER: Final = (
     "     See docs/validation.md for where it differs from the OASIS schema and why the verdict cannot."
 )
 
+# xs:date as XSD 1.0 reads it (no year 0000), with the calendar: 31, 30 or 28 days by month, and 29 February
+# in leap years only. A year is leap when its last two digits are divisible by 4 and not 00, or when they
+# are 00 and the digits before them (the centuries) are divisible by 4; divisibility by 4 depends on the
+# last two digits only, and on the sign not at all. tests/validation/test_schema.py compares the pattern
+# with the calendar arithmetic of validation.xpath.is_date over every month and day of many years.
+_TWO_DIGITS_DIV4: Final = "(0[48]|[2468][048]|[13579][26])"  # 04 .. 96, not 00
+_TWO_DIGITS_DIV4_OR_00: Final = "([02468][048]|[13579][26])"
+_YEAR: Final = "-?([1-9][0-9]{3,}|0([1-9][0-9]{2}|0[1-9][0-9]|00[1-9]))"  # 4+ digits, leading 0 only in 4, not 0000
+_LEAP_YEAR: Final = (
+    f"-?(0[0-9]{_TWO_DIGITS_DIV4}|0[48]00|[1-9][0-9]+{_TWO_DIGITS_DIV4}"
+    f"|([1-9][0-9]*{_TWO_DIGITS_DIV4_OR_00}|[2468][048]|[13579][26])00)"
+)
+_ZONE: Final = r"(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?"
 _DATE_PATTERN: Final = (
-    r"-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-    r"(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?"
+    f"({_YEAR}-(0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])"
+    f"|{_YEAR}-(0[469]|11)-(0[1-9]|[12][0-9]|30)"
+    f"|{_YEAR}-02-(0[1-9]|1[0-9]|2[0-8])"
+    f"|{_LEAP_YEAR}-02-29){_ZONE}"
 )
 _TIME_PATTERN: Final = (
     r"(([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?|24:00:00(\.0+)?)"
@@ -407,7 +422,7 @@ def schema_files(bindings: tuple[Element, ...] = (BINDING, MLR_BINDING)) -> dict
         '    <xs:anyAttribute namespace="##any" processContents="skip"/>',
         "  </xs:complexType>",
         '  <xs:simpleType name="_DateValue">',
-        "    <!-- xs:date's lexical form on xs:token (whitespace collapsed); validation.schema checks the calendar -->",
+        "    <!-- xs:date (XSD 1.0, calendar included) on xs:token (whitespace collapsed): see generate.py -->",
         f'    <xs:restriction base="xs:token"><xs:pattern value="{_DATE_PATTERN}"/></xs:restriction>',
         "  </xs:simpleType>",
         '  <xs:simpleType name="_TimeValue">',

@@ -15,7 +15,6 @@ always an element there.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -143,10 +142,13 @@ _HELPERS: Final[dict[str, Any]] = {
 class _Gen:
     """Translates an AST into Python source; unknown shapes become calls of closure-backend code."""
 
-    def __init__(self, compiler: Any) -> None:
+    def __init__(self, compiler: Any, names: str | None = None) -> None:
         self.compiler = compiler  # xpath._Compiler
         self.ns: dict[str, Any] = dict(_HELPERS)
         self.n = 0
+        # the variable holding the set of the context's child names (``.tag`` values), when there is one:
+        # a test for a named child is then a set lookup instead of a loop reading every child's name
+        self.names = names
 
     def const(self, value: object) -> str:
         name = f"_k{self.n}"
@@ -196,6 +198,9 @@ class _Gen:
                 return f"_has_attr_local(c, {step[1][2:]!r})"
         tags = self._child_tags(ast)
         if tags is not None:
+            if self.names is not None:
+                first = f"({tags[0]!r} in {self.names})"
+                return first if len(tags) == 1 else f"({first} and _has_path(c, {tags!r}))"
             return f"_has(c, {tags[0]!r})" if len(tags) == 1 else f"_has_path(c, {tags!r})"
         if ast[0] == "call" and ast[1] == "normalize-space":
             return f"_nonblank({self.s(ast[2][0]) if ast[2] else '_sv(c)'})"
@@ -224,7 +229,10 @@ class _Gen:
             if step[0] == "text()":
                 return "_txt(c)"
             if step[0] == "child" and step[1] != "*" and not step[1].startswith("*:") and not step[1].endswith(":*"):
-                return f"_str1(c, {self.clark(step[1])!r})"
+                tag = self.clark(step[1])
+                if self.names is not None:
+                    return f"(_str1(c, {tag!r}) if {tag!r} in {self.names} else '')"
+                return f"_str1(c, {tag!r})"
         src, kind = self.gen(ast)
         if kind == STRING:
             return src
@@ -350,9 +358,10 @@ class _Gen:
         return self.closure(("cmp", op, a, b))
 
 
-RuleCheck = Callable[[etree._Element], list[tuple[int, str | None]]]
-"""A rule's asserts in one function: ``check(element) -> [(assert index, XPath error or None), ...]``
-listing the asserts that failed, in order."""
+RuleCheck = Callable[..., list[tuple[int, str | None]]]
+"""A rule's asserts in one function: ``check(element, child_names=None) -> [(assert index, XPath error or
+None), ...]`` listing the asserts that failed, in order; ``child_names`` is the set of ``.tag`` values of
+the element's children when the caller knows it."""
 
 
 def compile_rule_check(tests: list[str], namespaces: dict[str, str],
@@ -374,18 +383,25 @@ def compile_rule_check(tests: list[str], namespaces: dict[str, str],
         compiler = _Compiler(env, text)
         compiler.compile(ast)  # validates, as compile_expression does
         if gen is None:
-            gen = _Gen(compiler)
+            gen = _Gen(compiler, names="_ts")
         gen.compiler = compiler
         bodies.append(gen.b(ast))
     ns = gen.ns if gen is not None else dict(_HELPERS)
-    has_child = re.compile(r"_has\(c, ('[^']*')\)")
-    use_set = sum(1 for b in bodies if has_child.fullmatch(b)) >= 2
-    lines = ["def _check(c):", "    _f = []"]
-    if use_set:
-        lines.append("    _ts = {k.tag for k in c}")
+    lines = ["def _check(c, _ts=None):", "    _f = []"]
+    if any("_ts" in b for b in bodies):
+        # the engine passes the names of the element's children (collected on its walk); other callers
+        # get them computed here
+        lines.append("    if _ts is None:")
+        lines.append("        _ts = {k.tag for k in c}")
+    # The string value and its normalize-space() never raise and do not change within a rule: when the
+    # asserts use one of them more than once, compute it once.
+    if sum(b.count("_ns(_sv(c))") for b in bodies) >= 2:
+        lines.append("    _nsv = _ns(_sv(c))")
+        bodies = [b.replace("_ns(_sv(c))", "_nsv") for b in bodies]
+    if sum(b.count("_sv(c)") for b in bodies) >= 2:
+        lines.append("    _svc = _sv(c)")
+        bodies = [b.replace("_sv(c)", "_svc") for b in bodies]
     for i, body in enumerate(bodies):
-        if use_set and (m := has_child.fullmatch(body)):
-            body = f"({m.group(1)} in _ts)"
         lines += ["    try:", f"        if not ({body}):", f"            _f.append(({i}, None))",
                   "    except _DE as _e:", f"        _f.append(({i}, str(_e)))"]
     lines.append("    return _f")

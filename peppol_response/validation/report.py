@@ -64,8 +64,12 @@ class Finding:
     pattern: str = field(default="", compare=False)  # the rule's pattern, for SVRL (not in JSON)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "severity", Severity(self.severity))
-        object.__setattr__(self, "layer", Layer(self.layer))
+        # Strings become the enums; members (what the validator passes) are taken as they are, since an
+        # enum call costs about a microsecond and invalid documents make several findings.
+        if self.severity.__class__ is not Severity:
+            object.__setattr__(self, "severity", Severity(self.severity))
+        if self.layer.__class__ is not Layer:
+            object.__setattr__(self, "layer", Layer(self.layer))
 
     @property
     def fatal(self) -> bool:
@@ -86,6 +90,31 @@ class Finding:
     def from_dict(cls, data: Mapping[str, Any]) -> Finding:
         return cls(data["rule"], Severity(data["severity"]), Layer(data["layer"]), data["location"],
                    data.get("line"), data["message"])
+
+
+# A plain class with the slots of Finding: _new_finding fills one and makes it a Finding by assigning
+# __class__ (Python allows it between classes of identical layout), which skips the dataclass __init__
+# and __post_init__ for the findings the validator builds from values of the right types.
+_FindingParts: Any = type("_FindingParts", (), {"__slots__": Finding.__dict__["__slots__"], "__module__": __name__})
+_probe = _FindingParts()
+_probe.__class__ = Finding  # TypeError at import if the layouts ever differ
+del _probe
+
+
+def _new_finding(rule: str, severity: Severity, layer: Layer, location: str, line: int | None, message: str,
+                 test: str = "", pattern: str = "") -> Finding:
+    """A Finding from values of the right types (the validator's own), without the conversions."""
+    obj = _FindingParts()
+    obj.rule = rule
+    obj.severity = severity
+    obj.layer = layer
+    obj.location = location
+    obj.line = line
+    obj.message = message
+    obj.test = test
+    obj.pattern = pattern
+    obj.__class__ = Finding
+    return obj  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,10 @@ microseconds, ``xmlschema`` in about three milliseconds. libxml2 has one known d
 it does not collapse whitespace before checking an ``xs:date`` or ``xs:time`` held in a complex type with
 simple content (UBL's ``cbc:IssueDate``), so ``<cbc:IssueDate> 2025-03-11 </cbc:IssueDate>``, which UBL
 accepts, would fail. Our schema therefore types dates and times as ``xs:token`` (whitespace collapsed)
-restricted by the exact lexical pattern of ``xs:date`` / ``xs:time``, and this module adds what a pattern
-cannot express: that the day exists in that month of that year and that there is no year 0000 (XSD 1.0,
-as the Java validators used with the official artefacts apply it).
+restricted by a pattern: for times the lexical form of ``xs:time``, for dates the lexical form of
+``xs:date`` *with the calendar* (the day exists in that month of that year, 29 February only in leap years,
+no year 0000: XSD 1.0, as the Java validators used with the official artefacts apply it), see
+``generate.py``. So libxml2 checks the whole value space in the same pass.
 
 Errors are reported with ids ``XSD-<constraint>`` named after the XML Schema validation rule broken
 (``XSD-cvc-complex-type.2.4``: element not allowed here or missing; ``XSD-cvc-datatype-valid.1.2.1``: bad
@@ -23,13 +24,11 @@ from typing import Final, cast
 
 from lxml import etree
 
-from ..binding import BINDING, UBL_NS, walk
+from ..binding import UBL_NS
 from ..resources import data_path
 from ..xmlsafe import source_line
-from .mlr import MLR_BINDING
-from .report import Finding, Layer, Severity
+from .report import Finding, Layer, Severity, _new_finding
 from .ubl_structure import LEAF_TYPES
-from .xpath import days_in_month, element_text
 
 __all__ = ["ROOT_TAG", "SchemaLayer", "schema_layer"]
 
@@ -115,29 +114,6 @@ _DATE_TAGS: Final = _date_tags("Date")
 _TIME_TAGS: Final = _date_tags("Time")
 
 
-def _exact_tags() -> frozenset[str]:
-    """Clark names of the elements our schema validates in full (those of the T111 and T71 bindings)."""
-    return frozenset(el.clark for binding in (BINDING, MLR_BINDING) for _path, el in walk(binding))
-
-
-_EXACT: Final = _exact_tags()
-_DATE: Final = re.compile(r"(-?)([0-9]{4,})-([0-9]{2})-([0-9]{2})(?:Z|[+-][0-9]{2}:[0-9]{2})?")
-
-
-def _calendar_error(text: str) -> bool:
-    """True when a value of the xs:date *pattern* names no real day (31 April, 29 February 2023, year 0)."""
-    if len(text) == 10 and text[4] == "-" and (text[8] in "01" or text[8:10] < "29") and text[:4] != "0000":
-        return False  # the common YYYY-MM-DD with a day before the 29th exists in every month
-    m = _DATE.fullmatch(text.strip(" \t\n\r"))
-    if m is None:
-        return False  # the schema pattern reports it
-    year = int(m.group(2)) * (-1 if m.group(1) else 1)
-    month, day = int(m.group(3)), int(m.group(4))
-    if year == 0:
-        return True
-    return 1 <= month <= 12 and day > days_in_month(year, month)
-
-
 def _log(schema: etree.XMLSchema) -> Iterable[etree._LogEntry]:
     return cast("Iterable[etree._LogEntry]", schema.error_log)
 
@@ -167,22 +143,61 @@ class SchemaLayer:
         """Schema findings for the document element ``root`` (empty when it is valid)."""
         if root.tag != ROOT_TAG:
             what = root.tag if isinstance(root.tag, str) else "?"
-            return [Finding("XSD-cvc-elt.1", Severity.FATAL, Layer.SCHEMA, location(root), source_line(root),
+            return [_new_finding("XSD-cvc-elt.1", Severity.FATAL, Layer.SCHEMA, location(root), source_line(root),
                             f"The document element is {_prefixed(what)}; a UBL 2.1 ubl:ApplicationResponse "
                             "was expected.")]
         schema = self.schema
-        findings: list[Finding] = []
-        if not schema.validate(root):
-            findings = self._errors(root, schema)
-        findings.extend(self._calendar(root))
-        return findings
+        if schema.validate(root):
+            return []
+        return self._errors(root, schema)
 
     def _errors(self, root: etree._Element, schema: etree.XMLSchema) -> list[Finding]:
         elements = list(root.iter(etree.Element))
+        errors = self._placed(root, elements, list(_log(schema)))
+        if errors is None:
+            errors = self._placed_by_revalidating(root, elements, schema)
+        out: list[Finding] = []
+        seen: set[tuple[int, str]] = set()
+        for el, err in errors:
+            finding = self._finding(el, err)
+            key = (id(el), finding.rule + finding.message)
+            if key not in seen:
+                seen.add(key)
+                out.append(finding)
+        return out
+
+    @staticmethod
+    def _placed(root: etree._Element, elements: list[etree._Element],
+                log: list[etree._LogEntry]) -> list[tuple[etree._Element, etree._LogEntry]] | None:
+        """Each error of the validation just run with the element it is about, found by its line and, when
+        several elements start on that line, by libxml2's path of the node (the same function writes
+        ``getpath()``); None when an error cannot be placed that way."""
+        by_line: dict[int | None, list[etree._Element]] = {}
+        for e in elements:
+            by_line.setdefault(source_line(e), []).append(e)
+        tree = root.getroottree()
+        by_path: dict[str, etree._Element] | None = None
+        placed = []
+        for err in log:
+            candidates = by_line.get(err.line, ())
+            if len(candidates) == 1 and tree.getpath(candidates[0]) == err.path:
+                placed.append((candidates[0], err))
+                continue
+            if by_path is None:  # several elements on that line (a one-line document): look up every path
+                by_path = {tree.getpath(e): e for e in elements}
+            el = by_path.get(err.path)
+            if el is None:
+                return None
+            placed.append((el, err))
+        return placed
+
+    @staticmethod
+    def _placed_by_revalidating(root: etree._Element, elements: list[etree._Element],
+                                schema: etree.XMLSchema) -> list[tuple[etree._Element, etree._LogEntry]]:
         if len(elements) >= 65535:  # libxml2 keeps line numbers in 16 bits: fall back to real lines
             schema.validate(root)
             by_line = {source_line(e): e for e in elements}
-            return [self._finding(by_line.get(err.line, root), err) for err in _log(schema)]
+            return [(by_line.get(err.line, root), err) for err in _log(schema)]
         # Re-validate with each element's line set to its position, so every error names its element
         # exactly even when the document is on one line; then put the real lines back.
         lines = [e.sourceline for e in elements]
@@ -196,42 +211,13 @@ class SchemaLayer:
             for e, line in zip(elements, lines, strict=True):
                 if line is not None:
                     e.sourceline = line
-        out: list[Finding] = []
-        seen: set[tuple[int, str]] = set()
-        for el, err in errors:
-            finding = self._finding(el, err)
-            key = (id(el), finding.rule + finding.message)
-            if key not in seen:
-                seen.add(key)
-                out.append(finding)
-        return out
+        return errors
 
     @staticmethod
     def _finding(el: etree._Element, err: etree._LogEntry) -> Finding:
         kind = "date" if el.tag in _DATE_TAGS else "time" if el.tag in _TIME_TAGS else None
-        return Finding(_rule_id(err.type_name), Severity.FATAL, Layer.SCHEMA, location(el), source_line(el),
+        return _new_finding(_rule_id(err.type_name), Severity.FATAL, Layer.SCHEMA, location(el), source_line(el),
                        _message(err.message, kind))
-
-    @staticmethod
-    def _calendar(root: etree._Element) -> list[Finding]:
-        out = []
-        for el in root.iter(*_DATE_TAGS):
-            text = element_text(el)
-            if not _calendar_error(text or ""):
-                continue
-            parent = el.getparent()
-            validated = True
-            while parent is not None:  # only where our schema (like UBL's) validates the date
-                if parent.tag not in _EXACT:
-                    validated = False
-                    break
-                parent = parent.getparent()
-            if validated:
-                out.append(Finding("XSD-cvc-datatype-valid.1.2.1", Severity.FATAL, Layer.SCHEMA, location(el),
-                                   source_line(el),
-                                   f"{_prefixed(el.tag)}: '{(text or '').strip()}' is not a valid xs:date "
-                                   "(no such day)."))
-        return out
 
 
 _LAYER = SchemaLayer()

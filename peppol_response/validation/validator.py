@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
-from pathlib import Path
+import re
 from typing import Final
 
 from lxml import etree
@@ -14,7 +14,7 @@ from ..errors import EnvelopeError, ParseError, UnsafeXmlError
 from ..xmlsafe import DEFAULT_MAX_BYTES, MAX_DEPTH, parse_xml, qname, source_line
 from .engine import Evaluation, RuleSet, load_ruleset
 from .mlr import MLR_CUSTOMIZATION_ID
-from .report import DocumentKind, Finding, Layer, Report, Severity
+from .report import DocumentKind, Finding, Layer, Report, Severity, _new_finding
 from .schema import ROOT_TAG, schema_layer
 from .xpath import element_text, normalize_space
 
@@ -54,7 +54,10 @@ def _parse(data: bytes | str, what: str, max_bytes: int) -> etree._Element:
     """:func:`~peppol_response.xmlsafe.parse_xml` with its depth limit checked by libxml2 (several
     times faster than the walk in Python); the walk runs only to name the offending line."""
     root = parse_xml(data, what=what, max_bytes=max_bytes, max_depth=None)
-    if _TOO_DEEP(root):
+    # Nesting deeper than MAX_DEPTH takes more than MAX_DEPTH start tags, each opening with "<": most
+    # documents have far fewer "<" than that, and counting them costs less than the XPath.
+    starts = data.count("<") if isinstance(data, str) else data.count(b"<")
+    if starts > MAX_DEPTH and _TOO_DEEP(root):
         parse_xml(data, what=what, max_bytes=max_bytes)  # raises UnsafeXmlError with the line
         raise UnsafeXmlError(f"{what} nests elements deeper than {MAX_DEPTH} levels")  # pragma: no cover
     return root
@@ -70,10 +73,14 @@ def _read(source: Source, max_bytes: int) -> etree._Element:
     if isinstance(source, str) and _looks_like_xml(source):
         return _parse(source, "document", max_bytes)
     if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if path.stat().st_size > max_bytes:
-            raise UnsafeXmlError(f"{path} is {path.stat().st_size} bytes, more than the limit of {max_bytes}")
-        return _parse(path.read_bytes(), str(path), max_bytes)
+        path = os.fspath(source)
+        # One open, fstat and read (Path.stat() then Path.read_bytes() cost twice as much per file).
+        with open(path, "rb", buffering=0) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > max_bytes:
+                raise UnsafeXmlError(f"{path} is {size} bytes, more than the limit of {max_bytes}")
+            data = fh.readall()
+        return _parse(data, str(path), max_bytes)
     raise ParseError(f"cannot validate a {type(source).__name__}; give XML bytes, text, a path or an lxml tree")
 
 
@@ -95,35 +102,77 @@ def _unwrap(root: etree._Element) -> tuple[etree._Element, str | None]:
 def _kind(root: etree._Element) -> DocumentKind:
     if root.tag != ROOT_TAG:
         return DocumentKind.OTHER
-    for child in root:
-        if child.tag == _CUSTOMIZATION_ID:
-            value = normalize_space(element_text(child))
-            if value.startswith(MLR_CUSTOMIZATION_ID):
-                return DocumentKind.MLR
-            break
+    if not len(root):
+        return DocumentKind.INVOICE_RESPONSE
+    child: etree._Element | None = root[0]  # CustomizationID is usually the first child
+    if child is not None and child.tag != _CUSTOMIZATION_ID:
+        child = next(root.iterchildren(_CUSTOMIZATION_ID), None)
+    if child is not None and normalize_space(element_text(child)).startswith(MLR_CUSTOMIZATION_ID):
+        return DocumentKind.MLR
     return DocumentKind.INVOICE_RESPONSE
 
 
 _QNAMES: dict[str, str] = {}
+_LOCATIONS: dict[tuple[str, str], str] = {}
+_SEVERITY: Final = {s.value: s for s in Severity}
+
+
+def _qname(tag: str) -> str:
+    name = _QNAMES.get(tag)
+    if name is None:
+        name = qname(tag)
+        if len(_QNAMES) < 4096:  # bounded: hostile documents may use any number of names
+            _QNAMES[tag] = name
+    return name
+
+
+# A step of lxml's getelementpath(): "{ns}local" or "local", with "[n]" when same-named siblings exist.
+# Namespace URIs may hold "/" and "[", so a step is matched as a whole rather than split on "/".
+_ELEMENT_PATH_STEP: Final = re.compile(r"(\{[^}]*\}[^/\[]+|[^/\[{]+)(?:\[([0-9]+)\])?/?")
 
 
 def location(el: etree._Element) -> str:
     """The SVRL-style XPath of an element (``/ubl:ApplicationResponse[1]/cac:Status[2]``).
 
-    Same result as :func:`peppol_response.xmlsafe.location`, with the sibling count done by libxml2.
+    Same result as :func:`peppol_response.xmlsafe.location`; libxml2 finds the path and counts the
+    same-named siblings (lxml's ``getelementpath``, which leaves out ``[1]`` for an only child of its
+    name), here it is only rewritten with prefixes and an index on every step.
     """
+    tag = el.tag
+    if not isinstance(tag, str):  # pragma: no cover - rules only report elements
+        return _slow_location(el)
+    tree = el.getroottree()
+    root = tree.getroot()
+    if el is root:
+        return f"/{_qname(tag)}[1]"
+    key = (root.tag, tree.getelementpath(el))
+    found = _LOCATIONS.get(key)
+    if found is not None:  # documents fail at the same places again and again
+        return found
+    out = [f"/{_qname(key[0])}[1]"]
+    path = key[1]
+    end = 0
+    for m in _ELEMENT_PATH_STEP.finditer(path):
+        if m.start() != end:  # pragma: no cover - a name lxml would not write
+            return _slow_location(el)
+        end = m.end()
+        out.append(f"/{_qname(m.group(1))}[{m.group(2) or 1}]")
+    if end != len(path):  # pragma: no cover
+        return _slow_location(el)
+    found = "".join(out)
+    if len(_LOCATIONS) < 4096:  # bounded: hostile documents may have any number of paths
+        _LOCATIONS[key] = found
+    return found
+
+
+def _slow_location(el: etree._Element) -> str:
     steps: list[str] = []
     node: etree._Element | None = el
     while node is not None:
         tag = node.tag
         if isinstance(tag, str):
             index = 1 + sum(1 for _ in node.itersiblings(tag, preceding=True))
-            name = _QNAMES.get(tag)
-            if name is None:
-                name = qname(tag)
-                if len(_QNAMES) < 4096:  # bounded: hostile documents may use any number of names
-                    _QNAMES[tag] = name
-            steps.append(f"{name}[{index}]")
+            steps.append(f"{_qname(tag)}[{index}]")
         else:  # pragma: no cover - rules only report elements
             steps.append("node()[1]")
         node = node.getparent()
@@ -137,14 +186,14 @@ def _rule_findings(evaluation: Evaluation, ruleset: RuleSet) -> list[Finding]:
             a = failure.assertion
             el = failure.element
             if failure.error is None:
-                severity, message = Severity(a.flag), a.message(el)
+                severity, message = _SEVERITY[a.flag], a.message(el)
             else:
                 # The official transformation stops with this XPath error, so it cannot accept the
                 # document: we report the assert as failed, fatally, whatever its flag.
                 severity = Severity.FATAL
                 message = (f"This rule cannot be evaluated here ({failure.error}); the official artefacts stop "
                            f"with an error on this document. {a.message(el)}")
-            out.append(Finding(a.id, severity, Layer.RULES, location(el), source_line(el), message, a.test_text,
+            out.append(_new_finding(a.id, severity, Layer.RULES, location(el), source_line(el), message, a.test_text,
                                pattern.id))
     return out
 
@@ -169,9 +218,16 @@ def validate_element(
     return Report(tuple(findings), kind, name, envelope, strict, fired, ruleset.title)
 
 
+_NOT_RECORDED: dict[int, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+
+
 def _fired(ruleset: RuleSet, evaluation: Evaluation) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    contexts = evaluation.fired or [[] for _ in ruleset.patterns]
-    return tuple((p.id, tuple(c)) for p, c in zip(ruleset.patterns, contexts, strict=True))
+    if evaluation.fired is None:  # not recorded: the same empty answer for every document
+        empty = _NOT_RECORDED.get(id(ruleset))
+        if empty is None:
+            empty = _NOT_RECORDED[id(ruleset)] = tuple((p.id, ()) for p in ruleset.patterns)
+        return empty
+    return tuple((p.id, tuple(c)) for p, c in zip(ruleset.patterns, evaluation.fired, strict=True))
 
 
 def validate(

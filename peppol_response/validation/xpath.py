@@ -226,6 +226,14 @@ def is_date(text: str, *, allow_year_zero: bool) -> bool:
     ``allow_year_zero`` picks the XSD 1.1 value space (Saxon's ``castable as xs:date``) over
     XSD 1.0's (the UBL schema as Xerces, libxml2 and xmlschema check it), where 0000 is no year.
     """
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.isascii():
+        # YYYY-MM-DD, the usual form: what the pattern below reads, without it
+        year_s, month_s, day_s = text[:4], text[5:7], text[8:]
+        if year_s.isdigit() and month_s.isdigit() and day_s.isdigit():
+            year, month, day = int(year_s), int(month_s), int(day_s)
+            if year == 0 and not allow_year_zero:
+                return False
+            return 1 <= month <= 12 and 1 <= day <= days_in_month(year, month)
     m = _DATE.fullmatch(text.strip(_XML_WS))
     if m is None:
         return False
@@ -1061,21 +1069,30 @@ class PathPattern:
             and (self.steps[-1].tag is not None or self.steps[-1].name == "*")
         )
 
-    def matcher(self) -> Callable[[etree._Element], bool]:
+    def matcher(self, *, tag_known: bool = False) -> Callable[[etree._Element], bool]:
         """A closure equivalent to :meth:`matches` for elements, specialised for common shapes.
 
-        The engine only ever applies it to elements, so a ``*`` step needs no test.
+        The engine only ever applies it to elements, so a ``*`` step needs no test. ``tag_known``: the
+        caller only passes elements named as the last step (it looked them up by name), so the closure
+        need not read the name again (lxml builds a new string for every ``.tag``).
         """
         step = self.steps[-1]
         preds, tag = step.predicates, step.tag
         test = None if step.name == "*" else step.test
         root_only = self.anchor == "/"
+        known = tag_known and tag is not None
         if len(self.steps) == 1:
             if root_only:
+                if (known or (tag is None and test is None)) and not preds:
+                    return lambda el: el.getparent() is None  # /* or /name looked up by name
+                if known:
+                    return lambda el: el.getparent() is None and all(p(el) for p in preds)
                 if tag is not None:
                     return lambda el: el.getparent() is None and el.tag == tag and all(p(el) for p in preds)
                 return lambda el: el.getparent() is None and (test is None or test(el)) and all(p(el) for p in preds)
             if not preds:
+                if known:
+                    return lambda el: True
                 if tag is not None:
                     return lambda el: el.tag == tag
                 if test is None:
@@ -1083,6 +1100,8 @@ class PathPattern:
                 return test
             if len(preds) == 1:
                 p0 = preds[0]
+                if known:
+                    return p0
                 if tag is not None:
                     return lambda el: el.tag == tag and p0(el)
                 if test is None:
@@ -1094,7 +1113,7 @@ class PathPattern:
             upper = tuple((s.tag, s.predicates) for s in reversed(self.steps[:-1]))
 
             def chain(el: etree._Element) -> bool:
-                if el.tag != tag:
+                if not known and el.tag != tag:
                     return False
                 for p in preds:
                     if not p(el):

@@ -161,3 +161,40 @@ def test_shipped_rule_sets_use_the_fast_paths() -> None:
     assert kinds["PEPPOL-T111-structure"] == (True, False)
     assert kinds["PEPPOL-COMMON-empty"] == (False, True)
     assert rs.patterns[1].by_attr  # scheme rules bucketed by @schemeID
+
+
+def test_rule_checks_get_the_names_of_the_element_children() -> None:
+    # The engine collects each element's child names on its walk (len() and the node order) and hands
+    # them to the generated checks; they must be exactly what the check would collect itself, with
+    # comments and processing instructions among the children, at any depth.
+    from tests.validation.corpus import corpus
+
+    rs = load_ruleset("PEPPOL-T111-2026.5")
+    seen = []
+    originals = {}
+    for p in rs.patterns:
+        for r in p.rules:
+            if r.check is not None:
+                originals[id(r)] = r.check
+
+                def spy(el: etree._Element, names: object = None, _check: object = r.check) -> object:
+                    seen.append((el, names))
+                    return _check(el, names)  # type: ignore[operator]
+
+                r.check = spy
+    try:
+        for _name, data in corpus(200, seed=5):
+            root = etree.fromstring(data)
+            for el in list(root.iter(etree.Element))[::3]:
+                if el is not root:
+                    el.addprevious(etree.Comment("c"))
+                el.append(etree.ProcessingInstruction("pi", "x"))
+            rs.evaluate(root)
+    finally:
+        for p in rs.patterns:
+            for r in p.rules:
+                if id(r) in originals:
+                    r.check = originals[id(r)]
+    assert len(seen) > 1000
+    for el, names in seen:
+        assert names == {k.tag for k in el}

@@ -21,6 +21,7 @@ from peppol_response.validation.functions import (
     xp_substring,
     xp_translate,
 )
+from peppol_response.validation.xpath import DynamicError
 
 digits = st.text(alphabet="0123456789", min_size=1, max_size=18)
 
@@ -136,3 +137,26 @@ def test_substring_and_translate_edges() -> None:
     assert xp_substring("abc", float("nan")) == ""
     assert xp_substring("abcde", -1, 4) == "ab"
     assert xp_translate("--aa--", "-a", "_") == "____"  # "a" has no partner: dropped
+
+
+identifier_like = st.one_of(
+    st.text(alphabet="0123456789", min_size=0, max_size=20),
+    st.text(alphabet="0123456789 +-.eE\u0660\u0661x", min_size=0, max_size=14),
+)
+
+
+@given(identifier_like)
+def test_digit_shortcuts_agree_with_the_published_arithmetic(s: str) -> None:
+    # The identifier checks compute with integers when the value is ASCII digits; the step-by-step
+    # versions of the published XPath (doubles, casts, substrings) must give the same answer.
+    from peppol_response.validation import functions as f
+
+    for fast, published in ((gln, f._gln_xpath), (mod11, f._mod11_xpath), (mod97_0208, f._mod97_0208_xpath),
+                            (check_se_orgnr, f._check_se_orgnr_xpath)):
+        try:
+            expected = published(s)
+        except DynamicError:  # an XPath error (non-digit input): the shortcuts never take such a value
+            with pytest.raises(DynamicError):
+                fast(s)
+            continue
+        assert fast(s) is expected, (fast.__name__, s)

@@ -36,6 +36,31 @@ def test_impossible_or_malformed_dates_fail_the_schema(value: str) -> None:
                       "/ubl:ApplicationResponse[1]/cac:DocumentResponse[1]/cac:Response[1]/cbc:EffectiveDate[1]")]
 
 
+def test_the_date_pattern_is_the_calendar() -> None:
+    # The schema's date pattern carries the calendar (days per month, leap years, no year 0000); compare it
+    # with the arithmetic of is_date over every month and day of years around each leap-year boundary.
+    from peppol_response.validation.generate import _DATE_PATTERN
+    from peppol_response.validation.xpath import is_date
+
+    schema = etree.XMLSchema(etree.fromstring(
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:simpleType name="D"><xs:restriction '
+        f'base="xs:token"><xs:pattern value="{_DATE_PATTERN}"/></xs:restriction></xs:simpleType>'
+        '<xs:element name="d" type="D"/></xs:schema>'))
+    years = {b + d for b in (0, 400, 1900, 2000, 2100, 10000, 10400, 12000) for d in (-4, -1, 0, 1, 4) if b + d >= 0}
+    texts = ({f"{y:04d}" for y in years} | {"-0000", "-0004", "-0100", "-0400", "-2000", "-2001"}
+             | {"00000", "01000", "0", "123"})
+    checked = 0
+    for year in sorted(texts):
+        for month in range(14):
+            for day in range(33):
+                for zone in ("", "+14:01"):
+                    value = f"{year}-{month:02d}-{day:02d}{zone}"
+                    accepted = schema.validate(etree.fromstring(f"<d>{value}</d>"))
+                    assert accepted is is_date(value, allow_year_zero=False), value
+                    checked += 1
+    assert checked > 30_000
+
+
 @pytest.mark.parametrize(("value", "ok"), [(" 09:15:00 ", True), ("24:00:00", True), ("09:15:00.25+01:00", True),
                                        ("24:00:01", False), ("9:15:00", False), ("23:59:60", False)])
 def test_times(value: str, ok: bool) -> None:
@@ -116,3 +141,33 @@ def test_ubl_structure_table_matches_the_oasis_schema() -> None:
     for name, (type_name, kind) in LEAF_TYPES.items():
         assert cbc_elements[name[4:]] == type_name
         assert cbc_bases[type_name] == f"udt:{kind}Type"
+
+
+def test_errors_are_placed_like_the_revalidation_would_place_them() -> None:
+    # Schema errors are put on their element by line and libxml2's node path; the older way (validate again
+    # with each element's line set to its position) must agree, on pretty and on one-line documents.
+    from peppol_response.validation.schema import _log, schema_layer
+    from tests.validation.corpus import corpus
+
+    layer = schema_layer()
+    schema = layer.schema
+    compared = 0
+    for _name, data in corpus(600, seed=11):
+        for one_line in (False, True):
+            root = etree.fromstring(data)
+            if one_line:
+                for e in root.iter():
+                    e.tail = None
+                    if len(e):
+                        e.text = None
+                root = etree.fromstring(etree.tostring(root))
+            if not root.tag.endswith("}ApplicationResponse") or schema.validate(root):
+                continue
+            elements = list(root.iter(etree.Element))
+            placed = layer._placed(root, elements, list(_log(schema)))
+            assert placed is not None
+            again = layer._placed_by_revalidating(root, elements, schema)
+            assert [(el, e.type_name, e.message) for el, e in placed] == [
+                (el, e.type_name, e.message) for el, e in again]
+            compared += 1
+    assert compared > 50

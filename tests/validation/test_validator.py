@@ -200,3 +200,17 @@ def test_strict_profile() -> None:
 def test_report_equality_ignores_rendering_details() -> None:
     assert validate(FULL) == validate(FULL.encode())
     assert isinstance(validate(FULL), Report)
+
+
+def test_findings_built_without_the_dataclass_init_are_ordinary_findings() -> None:
+    from peppol_response.validation.report import Finding, _new_finding
+
+    args = ("PEPPOL-T111-R001", Severity.FATAL, Layer.RULES, "/ubl:ApplicationResponse[1]", 3, "m", "t()", "p")
+    fast, plain = _new_finding(*args), Finding(*args)
+    assert type(fast) is Finding
+    assert fast == plain
+    assert hash(fast) == hash(plain)
+    assert repr(fast) == repr(plain)
+    assert (fast.test, fast.pattern) == ("t()", "p")
+    with pytest.raises(AttributeError):
+        fast.rule = "x"  # type: ignore[misc]  # still frozen

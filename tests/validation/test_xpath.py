@@ -163,3 +163,11 @@ def test_normalize_space_property(text: str) -> None:
     assert not out.endswith(" ")
     assert "  " not in out
     assert out.replace(" ", "") == "".join(c for c in text if c not in " \t\r\n")
+
+
+@given(st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z") | st.text(alphabet="0123456789-Z+:\u0661", min_size=10,
+                                                                     max_size=10),
+       st.booleans())
+def test_the_usual_date_shortcut_agrees_with_the_pattern(text: str, year_zero: bool) -> None:
+    # " x " is whitespace-collapsed first, so it takes the full pattern; "x" may take the shortcut.
+    assert is_date(text, allow_year_zero=year_zero) is is_date(f" {text} ", allow_year_zero=year_zero)
