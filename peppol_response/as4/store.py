@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.pool import StaticPool
 
-from ..db import Migration, make_engine, migrate, retryable
+from ..db import GroupCommit, Migration, make_engine, migrate, retryable
 from ..errors import StoreError
 from .message import ReferenceDigest
 
@@ -241,7 +241,10 @@ class InboundStore:
             migrate(self.engine, COMPONENT, MIGRATIONS)
         # built once: SQLAlchemy then reuses its compiled form (values travel as parameters)
         insert: Any = (pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert)(inbound)
-        self._insert = insert.on_conflict_do_nothing(index_elements=["message_id"]).returning(inbound.c.id)
+        self._insert = insert.on_conflict_do_nothing(index_elements=["message_id"]).returning(*_META_COLS)
+        # every write goes through one group commit: concurrent requests (and the delivery worker) share
+        # commits — one fsync for many messages — and each still waits for its own commit
+        self._writes = GroupCommit(self._run)
 
     @property
     def dialect(self) -> str:
@@ -252,6 +255,11 @@ class InboundStore:
 
     def now(self) -> dt.datetime:
         return _naive(self._clock())
+
+    def _write(self, work: Callable[[sa.Connection], Any], *, key: str | None = None) -> Any:
+        """Run ``work`` in a write transaction (possibly shared with other threads' writes); return after
+        the commit. ``key`` orders work within a shared transaction (row locks in one order everywhere)."""
+        return self._writes.run(work, key=key)
 
     def _run(self, work: Callable[[sa.Connection], Any], *, read: bool = False) -> Any:
         delay = 0.01
@@ -295,11 +303,13 @@ class InboundStore:
         stmt = self._insert
 
         def work(conn: sa.Connection) -> tuple[StoredInbound, bool]:
-            new_id = conn.execute(stmt, values).scalar()
+            created = conn.execute(stmt, values).one_or_none()
+            if created is not None:
+                return _row(created, full=False), True
             row = conn.execute(sa.select(*_META_COLS).where(inbound.c.message_id == item.message_id)).one()
-            return _row(row, full=False), new_id is not None
+            return _row(row, full=False), False
 
-        result: tuple[StoredInbound, bool] = self._run(work)
+        result: tuple[StoredInbound, bool] = self._write(work, key=item.message_id)
         return result
 
     def get(self, message_id: str, *, full: bool = False) -> StoredInbound | None:
@@ -314,9 +324,9 @@ class InboundStore:
 
     def note_duplicate(self, message_id: str) -> None:
         now = self.now()
-        self._run(lambda conn: conn.execute(
+        self._write(lambda conn: conn.execute(
             inbound.update().where(inbound.c.message_id == message_id)
-            .values(duplicates=inbound.c.duplicates + 1, last_duplicate_at=now)))
+            .values(duplicates=inbound.c.duplicates + 1, last_duplicate_at=now)), key=message_id)
 
     # -- delivering ------------------------------------------------------------------------------------
 
@@ -337,7 +347,7 @@ class InboundStore:
         def work(conn: sa.Connection) -> list[StoredInbound]:
             return sorted((_row(r, full=True) for r in conn.execute(stmt)), key=lambda s: s.id)
 
-        claimed: list[StoredInbound] = self._run(work)
+        claimed: list[StoredInbound] = self._write(work)
         return claimed
 
     def _finish(self, row_id: int, owner: str, values: dict[str, Any]) -> bool:
@@ -345,7 +355,7 @@ class InboundStore:
                 .where(inbound.c.id == row_id, inbound.c.lease_owner == owner,
                        inbound.c.delivery_state == DeliveryState.PENDING.value)
                 .values(lease_owner=None, lease_until=None, **values))
-        done: bool = self._run(lambda conn: conn.execute(stmt).rowcount == 1)
+        done: bool = self._write(lambda conn: conn.execute(stmt).rowcount == 1)
         return done
 
     def mark_delivered(self, row_id: int, owner: str) -> bool:
@@ -369,7 +379,7 @@ class InboundStore:
                 .where(inbound.c.message_id == message_id, inbound.c.delivery_state == DeliveryState.FAILED.value)
                 .values(delivery_state=DeliveryState.PENDING.value, attempts=0, next_attempt_at=now,
                         lease_owner=None, lease_until=None))
-        done: bool = self._run(lambda conn: conn.execute(stmt).rowcount == 1)
+        done: bool = self._write(lambda conn: conn.execute(stmt).rowcount == 1, key=message_id)
         return done
 
     # -- housekeeping ----------------------------------------------------------------------------------
@@ -378,7 +388,7 @@ class InboundStore:
         """Delete *delivered* messages received before ``before`` (the end of the duplicate window)."""
         stmt = inbound.delete().where(inbound.c.delivery_state == DeliveryState.DELIVERED.value,
                                       inbound.c.received_at < _naive(before))
-        n: int = self._run(lambda conn: conn.execute(stmt).rowcount)
+        n: int = self._write(lambda conn: conn.execute(stmt).rowcount)
         return n
 
     def counts(self) -> dict[str, int]:
