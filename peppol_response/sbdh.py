@@ -304,7 +304,10 @@ def _payload_text(payload: bytes | etree._Element) -> bytes:
     if match is None:  # pragma: no cover - a parsed document always has a start tag
         raise EnvelopeError("cannot find the payload's root element", field="payload")
     start = match.end() - len(match.group(1))
-    raw = _EPILOG.sub(b"", raw[start:])
+    if isinstance(payload, etree._Element) or root.getnext() is not None:
+        raw = _EPILOG.sub(b"", raw[start:])
+    else:  # nothing follows the root element but the white space stripped above: no epilog to search for
+        raw = raw[start:]
     if None not in root.nsmap:
         # Keep the envelope's default namespace out of the payload's scope.
         name_end = len(match.group(1))
