@@ -179,6 +179,8 @@ class InboxHandler:
             "sbdh_instance_id": msg.sbdh_instance_id, "sending_ap": msg.from_party,
             "receipt_message_id": msg.receipt_message_id,
         }
+        if not (self.validate or self.inbox is not None or self._tracker is not None or self._tracker_url):
+            return  # nothing configured to receive it: the message stays in the store, marked delivered
         try:
             document: bytes | None = msg.document()
         except (EnvelopeError, ParseError) as exc:
@@ -367,7 +369,8 @@ def uvicorn_config(app: Any, *, host: str = "127.0.0.1", port: int = 8443, tls: 
 
     cfg = uvicorn.Config(
         app, host=host, port=port, workers=workers, factory=factory,
-        http="peppol_response.server:GuardedH11Protocol", lifespan="on", log_level=log_level,
+        # loop "auto": uvloop when installed (a dependency where it builds), else asyncio's own loop
+        http="peppol_response.server:GuardedH11Protocol", loop="auto", lifespan="on", log_level=log_level,
         access_log=False, server_header=False, date_header=True, timeout_keep_alive=15,
         timeout_graceful_shutdown=30, h11_max_incomplete_event_size=64 * 1024,
         ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None,

@@ -10,16 +10,17 @@ For each POST, in order:
 2. The core (:meth:`~peppol_response.as4.core.As4Endpoint.receive`): MIME, SOAP, ebMS header,
    signature, trust, decryption, decompression, the Peppol profile — anything wrong is answered with a
    signed ebMS error signal (HTTP 200), never a stack trace.
-3. Duplicate check: a MessageId already in the store with the same signed digests gets **the original
-   receipt** (byte for byte) and is not delivered again; the same MessageId with other content is
-   refused (EBMS:0004). The check is repeated atomically when storing, so two copies racing through
-   two processes still produce one row.
-4. What we serve: the finalRecipient must be one of ``served`` (when set) and the Action/Service one of
+3. What we serve: the finalRecipient must be one of ``served`` (when set) and the Action/Service one of
    the accepted document types and processes — else EBMS:0004 with ErrorDetail ``PEPPOL:NOT_SERVICED``.
-5. The SBDH: readable, consistent with its payload, and Sender/Receiver/DOCUMENTID/PROCESSID equal to
+4. The SBDH: readable, consistent with its payload, and Sender/Receiver/DOCUMENTID/PROCESSID equal to
    originalSender/finalRecipient/Action/Service of the AS4 header — else EBMS:0004.
-6. Store (payload, SOAP header, receipt, evidence) and commit; **only then** answer with the signed
+5. Store (payload, SOAP header, receipt, evidence) and commit; **only then** answer with the signed
    receipt. A store that is down gets HTTP 503 (no receipt, so the sender retries the same bytes).
+   Storing is also the duplicate check, in one atomic step: a MessageId already in the store (from an
+   earlier request, or from another thread or process a moment ago) is not inserted again; with the same
+   signed digests it gets **the original receipt** (byte for byte) and is not delivered again, with
+   other content it is refused (EBMS:0004). A message that fails step 3 or 4 is looked up too, so a
+   retry of one stored earlier (say, before the settings changed) still gets its original receipt.
 
 Delivery to the application runs apart from the HTTP answer: a worker thread per process claims pending
 messages (:meth:`InboundStore.claim`) and calls the delivery handler; a handler that raises is retried
@@ -214,21 +215,24 @@ class As4Receiver:
             return Answer(200, result.receipt_content_type, result.receipt, "ping", um.message_id)
         fingerprint = nri_fingerprint(result.evidence.references)
         try:
-            existing = self.store.get(um.message_id)
-        except StoreError as exc:
-            return self._unavailable(um.message_id, exc)
-        if existing is not None:
-            return self._duplicate(existing, fingerprint, um)
-        try:
             header = self._check(result)
         except As4Error as exc:
+            # a retry of a message we stored (under other settings, say) still gets its original receipt
+            try:
+                existing = self.store.get(um.message_id)
+            except StoreError as err:
+                return self._unavailable(um.message_id, err)
+            if existing is not None:
+                return self._duplicate(existing, fingerprint, um)
             return self._reject(exc, um)
         record = self._record(result, header, fingerprint, content_type)
         try:
+            # the duplicate check and the insert are one atomic step: a MessageId already stored (earlier, or
+            # a moment ago by another thread or process) is not inserted again and its row comes back
             row, created = self.store.add(record)
         except StoreError as exc:
             return self._unavailable(um.message_id, exc)
-        if not created:  # another process stored the same MessageId a moment ago
+        if not created:
             return self._duplicate(row, fingerprint, um)
         if self.fault_hook is not None:
             self.fault_hook("stored", um.message_id)

@@ -4,6 +4,7 @@ against it: exit statuses 0 / 1 / 2 and the JSON result."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -22,12 +23,13 @@ from tests.transport.test_processes import _free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _serve(pki: TestPki, tmp: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+def _serve(pki: TestPki, tmp: Path, *extra: str, env: dict[str, str] | None = None
+           ) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     cmd = [sys.executable, "-c", "from peppol_response.cli import main; main()", "serve", "--port", str(port),
            "--pki", str(pki.directory), "--seat", "PXX000002", "--store", f"sqlite:///{tmp / 'in.db'}",
            "--inbox", str(tmp / "inbox"), "--log-json", *extra]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     url = f"https://127.0.0.1:{port}"
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline:
@@ -95,3 +97,24 @@ def test_send_and_serve(test_pki: TestPki, served: tuple[str, Path]) -> None:
     assert (code, out["error"], len(out["attempts"])) == (2, "transport", 2)  # type: ignore[arg-type]
     code, out = _send(test_pki, url, tmp / "missing.xml")
     assert code == 2
+
+
+def test_serve_runs_on_the_standard_event_loop_without_uvloop(test_pki: TestPki, tmp_path: Path) -> None:
+    blocked = tmp_path / "no-uvloop" / "uvloop"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text("raise ImportError('uvloop is not installed here')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(blocked.parent), str(ROOT),
+                                                                     os.environ.get("PYTHONPATH")]))}
+    proc, url = _serve(test_pki, tmp_path, env=env)
+    try:
+        doc = tmp_path / "response.xml"
+        doc.write_bytes(OWN_RESPONSE)
+        code, out = _send(test_pki, url, doc)
+        assert code == 0, out
+        assert out["ok"] is True
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log = proc.stderr.read().decode() if proc.stderr else ""
+        proc.stderr.close()  # type: ignore[union-attr]
+    assert "Traceback" not in log, log[-3000:]

@@ -105,6 +105,32 @@ def test_duplicates_across_restarts_get_the_original_receipt(test_pki: TestPki, 
     assert info.value.code == "EBMS:0004"
 
 
+def test_a_retry_after_the_settings_changed_still_gets_the_original_receipt(test_pki: TestPki,
+                                                                             tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'in.db'}"
+    handler = Recorder()
+    before = make_receiver(test_pki, store=url, handler=handler)
+    sender = make_sender(test_pki, DirectTransport(before))
+    sbd, header = sender.envelope(example())
+    out = sender.prepare(sbd, header, target(test_pki))
+    first = sender.deliver(out, URL)
+    # restarted, no longer serving that participant nor that document type: a retry of what was stored
+    # is answered with its receipt, a new message is refused
+    for settings in (ReceiverSettings(served=frozenset({ParticipantId.of("0088:7300010000009")})),
+                     ReceiverSettings(accepts={})):
+        after = make_receiver(test_pki, store=url, handler=handler, settings=settings)
+        again = make_sender(test_pki, DirectTransport(after)).deliver(out, URL)
+        assert again.receipt.raw == first.receipt.raw
+        with pytest.raises(RefusedError) as info:
+            make_sender(test_pki, DirectTransport(after)).send(example(), target=target(test_pki))
+        assert info.value.error_detail == "PEPPOL:NOT_SERVICED"
+    row = before.store.get(out.message_id)
+    assert row is not None
+    assert row.duplicates == 2
+    assert before.deliver_pending() == 1
+    assert handler.ids == [out.message_id]
+
+
 def test_not_serviced_participant_and_document_type(test_pki: TestPki) -> None:
     settings = ReceiverSettings(served=frozenset({ParticipantId.of("0088:7300010000009")}))
     receiver = make_receiver(test_pki, settings=settings)
