@@ -70,7 +70,11 @@ def make_engine(url: str | sa.Engine, *, synchronous: str = "NORMAL") -> sa.Engi
 
         @sa_event.listens_for(engine, "begin")
         def _on_begin(conn: sa.Connection) -> None:
-            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("pr_read") else "BEGIN IMMEDIATE")
+            # straight to the driver: SQLAlchemy's statement machinery (contexts, events, result objects) for
+            # a bare BEGIN cost as much as the statement of a whole short transaction
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            driver.execute("BEGIN" if conn.get_execution_options().get("pr_read") else "BEGIN IMMEDIATE")
 
         return engine
     if backend == "postgresql":

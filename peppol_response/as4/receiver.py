@@ -329,9 +329,20 @@ class As4Receiver:
         number claimed. Without a handler nothing is claimed (messages wait in the store)."""
         if self.handler is None:
             return 0
+        rows = self.store.claim(self.owner, limit=limit, lease=dt.timedelta(seconds=self.settings.lease))
+        self._deliver(rows)
+        return len(rows)
+
+    def _deliver(self, rows: list[StoredInbound], *, then_claim: int = 0) -> list[StoredInbound]:
+        """Hand ``rows`` to the handler one at a time, each outcome committed before the next delivery starts.
+
+        With ``then_claim``, the last successful delivery is recorded in the same transaction that claims up
+        to that many further due messages, which are returned (the worker's loop then needs one commit per
+        message instead of two)."""
+        assert self.handler is not None
         s = self.settings
-        rows = self.store.claim(self.owner, limit=limit, lease=dt.timedelta(seconds=s.lease))
-        for row in rows:
+        more: list[StoredInbound] = []
+        for i, row in enumerate(rows):
             msg = InboundMessage(
                 message_id=row.message_id, received_at=row.received_at, payload=row.payload or b"",
                 sender=row.original_sender, receiver=row.final_recipient, action=row.action, service=row.service,
@@ -347,12 +358,17 @@ class As4Receiver:
                 _event(logging.ERROR if final else logging.WARNING, "as4.deliver", outcome="failed" if final
                        else "retry", message_id=row.message_id, attempt=row.attempts, error=type(exc).__name__)
                 continue
-            if self.store.mark_delivered(row.id, self.owner):
+            if then_claim and i == len(rows) - 1:
+                done, more = self.store.mark_delivered_and_claim(row.id, self.owner, limit=then_claim,
+                                                                 lease=dt.timedelta(seconds=s.lease))
+            else:
+                done = self.store.mark_delivered(row.id, self.owner)
+            if done:
                 _event(logging.INFO, "as4.deliver", outcome="delivered", message_id=row.message_id,
                        attempt=row.attempts)
             else:
                 _event(logging.WARNING, "as4.deliver", outcome="lease-lost", message_id=row.message_id)
-        return len(rows)
+        return more
 
     def _maybe_purge(self) -> None:
         now = time.monotonic()
@@ -364,12 +380,20 @@ class As4Receiver:
             _event(logging.INFO, "as4.purge", removed=n)
 
     def _work(self) -> None:
-        while not self._stop.is_set():
+        rows: list[StoredInbound] = []  # claimed together with the last delivery, not yet handed over
+        limit = 10
+        while rows or not self._stop.is_set():  # what is claimed is delivered before stopping
             claimed = 0
             try:
                 self._maybe_purge()
-                claimed = self.deliver_pending()
+                if self.handler is not None:
+                    if not rows:
+                        rows = self.store.claim(self.owner, limit=limit,
+                                                lease=dt.timedelta(seconds=self.settings.lease))
+                    claimed = len(rows)
+                    rows = self._deliver(rows, then_claim=0 if self._stop.is_set() else limit)
             except Exception:
+                rows = []
                 log.exception("as4.deliver worker pass failed; retrying")
             if claimed == 0:
                 self._wake.wait(self.settings.poll_interval)

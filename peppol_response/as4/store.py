@@ -361,6 +361,11 @@ class InboundStore:
     def claim(self, owner: str, *, limit: int = 10, lease: dt.timedelta = dt.timedelta(minutes=5)
               ) -> list[StoredInbound]:
         """Take up to ``limit`` due pending messages for ``owner`` until the lease ends (full rows)."""
+        claimed: list[StoredInbound] = self._write(self._claim_work(owner, limit, lease))
+        return claimed
+
+    def _claim_work(self, owner: str, limit: int, lease: dt.timedelta) -> Callable[[sa.Connection],
+                                                                                  list[StoredInbound]]:
         now = self.now()
         params = {"b_now": now, "b_limit": limit, "b_owner": owner, "b_until": now + lease}
         stmt = self._claim
@@ -368,8 +373,7 @@ class InboundStore:
         def work(conn: sa.Connection) -> list[StoredInbound]:
             return sorted((_row(r, full=True) for r in conn.execute(stmt, params)), key=lambda s: s.id)
 
-        claimed: list[StoredInbound] = self._write(work)
-        return claimed
+        return work
 
     def _finish(self, row_id: int, owner: str, values: dict[str, Any]) -> bool:
         stmt = (inbound.update()
@@ -384,6 +388,19 @@ class InboundStore:
         params = {"b_id": row_id, "b_owner": owner, "b_now": self.now()}
         done: bool = self._write(lambda conn: conn.execute(_MARK_DELIVERED, params).rowcount == 1)
         return done
+
+    def mark_delivered_and_claim(self, row_id: int, owner: str, *, limit: int = 10,
+                                 lease: dt.timedelta = dt.timedelta(minutes=5)) -> tuple[bool, list[StoredInbound]]:
+        """:meth:`mark_delivered` and then :meth:`claim` in one transaction: the delivery worker's step from
+        one message to the next (one commit between two deliveries instead of two)."""
+        params = {"b_id": row_id, "b_owner": owner, "b_now": self.now()}
+        claim = self._claim_work(owner, limit, lease)
+
+        def work(conn: sa.Connection) -> tuple[bool, list[StoredInbound]]:
+            return conn.execute(_MARK_DELIVERED, params).rowcount == 1, claim(conn)
+
+        result: tuple[bool, list[StoredInbound]] = self._write(work)
+        return result
 
     def mark_attempt_failed(self, row_id: int, owner: str, error: str, *, retry_at: dt.datetime | None) -> bool:
         """Record a failed delivery: try again at ``retry_at``, or ``failed`` for good when it is None."""

@@ -102,3 +102,21 @@ def test_claims_and_delivery_marks_are_writes_of_the_group_commit(tmp_path: Path
     assert not store.mark_delivered(claimed[0].id, "me")  # already delivered: never twice
     assert InboundStore(url).counts()[DeliveryState.DELIVERED.value] == 5
     assert store._writes.jobs == 5 + 1 + 6
+
+
+def test_mark_delivered_and_claim_is_one_step_between_two_deliveries(tmp_path: Path) -> None:
+    store = InboundStore(f"sqlite:///{tmp_path / 'in.db'}")
+    for i in range(4):
+        store.add(_item(f"c{i}@test"))
+    (first,) = store.claim("me", limit=1)
+    jobs = store._writes.jobs
+    done, more = store.mark_delivered_and_claim(first.id, "me", limit=2)
+    assert done
+    assert [r.message_id for r in more] == ["c1@test", "c2@test"]
+    assert store._writes.jobs == jobs + 1  # one write, one commit
+    assert store.get("c0@test").delivery_state is DeliveryState.DELIVERED  # type: ignore[union-attr]
+    # a lease we do not hold: nothing recorded, but the claim still happens
+    done, more = store.mark_delivered_and_claim(more[0].id, "someone else", limit=5)
+    assert not done
+    assert [r.message_id for r in more] == ["c3@test"]
+    assert store.get("c1@test").delivery_state is DeliveryState.PENDING  # type: ignore[union-attr]
