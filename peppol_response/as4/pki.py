@@ -431,8 +431,8 @@ class _CrlFacts:
     names: dict[bytes, bool] = field(default_factory=dict)  # DER of a name -> equal to the issuer (Name ==)
     signers: dict[x509.Certificate, bool] = field(default_factory=dict)  # certificate -> signature verifies
 
-    def issued_by(self, name: x509.Name) -> bool:
-        der = name.public_bytes()
+    def issued_by(self, name: x509.Name, der: bytes) -> bool:
+        """Whether the CRL's issuer equals ``name`` (whose DER encoding is ``der``)."""
         same = self.names.get(der)
         if same is None:
             same = self.names[der] = self.issuer == name
@@ -561,11 +561,14 @@ class CrlChecker:
                 problems.append(str(exc))
         now = self._clock()
         fresh_good: str | None = None
+        cert_issuer, issuer_subject = cert.issuer, issuer.subject
+        cert_issuer_der = cert_issuer.public_bytes()
+        issuer_subject_der = issuer_subject.public_bytes()
         for source, crl in candidates:
             facts = self._facts_of(crl)
-            if not facts.issued_by(cert.issuer):
+            if not facts.issued_by(cert_issuer, cert_issuer_der):
                 continue
-            if not facts.issued_by(issuer.subject) or not facts.signed_by(issuer):
+            if not facts.issued_by(issuer_subject, issuer_subject_der) or not facts.signed_by(issuer):
                 problems.append(f"{source}: CRL signature does not verify with the issuer's key")
                 continue
             if crl.last_update_utc > now + _CLOCK_SKEW:
