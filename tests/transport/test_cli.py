@@ -99,12 +99,16 @@ def test_send_and_serve(test_pki: TestPki, served: tuple[str, Path]) -> None:
     assert code == 2
 
 
-def test_serve_runs_on_the_standard_event_loop_without_uvloop(test_pki: TestPki, tmp_path: Path) -> None:
-    blocked = tmp_path / "no-uvloop" / "uvloop"
-    blocked.mkdir(parents=True)
-    (blocked / "__init__.py").write_text("raise ImportError('uvloop is not installed here')\n")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(blocked.parent), str(ROOT),
+def test_serve_runs_without_uvloop_and_httptools(test_pki: TestPki, tmp_path: Path) -> None:
+    hidden = tmp_path / "hidden"
+    for name in ("uvloop", "httptools"):  # both optional: asyncio's own loop and h11 then
+        (hidden / name).mkdir(parents=True)
+        (hidden / name / "__init__.py").write_text(f"raise ImportError('{name} is not installed here')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(hidden), str(ROOT),
                                                                      os.environ.get("PYTHONPATH")]))}
+    check = subprocess.run([sys.executable, "-c", "import peppol_response.server as s; print(s.http_protocol())"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert check.stdout.strip() == "peppol_response.server:GuardedH11Protocol"
     proc, url = _serve(test_pki, tmp_path, env=env)
     try:
         doc = tmp_path / "response.xml"
