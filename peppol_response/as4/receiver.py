@@ -333,15 +333,15 @@ class As4Receiver:
         self._deliver(rows)
         return len(rows)
 
-    def _deliver(self, rows: list[StoredInbound], *, then_claim: int = 0) -> list[StoredInbound]:
+    def _deliver(self, rows: list[StoredInbound], *, then_claim: int = 0) -> list[StoredInbound] | None:
         """Hand ``rows`` to the handler one at a time, each outcome committed before the next delivery starts.
 
-        With ``then_claim``, the last successful delivery is recorded in the same transaction that claims up
-        to that many further due messages, which are returned (the worker's loop then needs one commit per
-        message instead of two)."""
+        With ``then_claim``, the last delivery, when it succeeds, is recorded in the same transaction that
+        claims up to that many further due messages, which are returned (the worker's loop then needs one
+        commit per message instead of two); None when no such claim was made."""
         assert self.handler is not None
         s = self.settings
-        more: list[StoredInbound] = []
+        more: list[StoredInbound] | None = None
         for i, row in enumerate(rows):
             msg = InboundMessage(
                 message_id=row.message_id, received_at=row.received_at, payload=row.payload or b"",
@@ -391,7 +391,10 @@ class As4Receiver:
                         rows = self.store.claim(self.owner, limit=limit,
                                                 lease=dt.timedelta(seconds=self.settings.lease))
                     claimed = len(rows)
-                    rows = self._deliver(rows, then_claim=0 if self._stop.is_set() else limit)
+                    more = self._deliver(rows, then_claim=0 if self._stop.is_set() else limit)
+                    rows = more or []
+                    if more is not None and not more:
+                        claimed = 0  # the claim made with the last delivery found nothing due: wait for news
             except Exception:
                 rows = []
                 log.exception("as4.deliver worker pass failed; retrying")
