@@ -152,6 +152,8 @@ class Answer:
 
 def _event(level: int, event: str, **fields: Any) -> None:
     """A structured log line: ``event k=v ...`` in the message, the fields also as ``record.fields``."""
+    if not log.isEnabledFor(level):
+        return
     text = " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
     log.log(level, "%s %s", event, text, extra={"event": event, "fields": fields})
 
