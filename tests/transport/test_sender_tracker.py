@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,13 +21,6 @@ from tests.transport.proxy import FaultProxy
 SELLER, BUYER = "0088:7300010000002", "0088:7300010000001"  # OWN_RESPONSE goes from the buyer to the seller
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def tracker_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'tracker.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 def _buyer(url: str) -> tuple[Tracker, IngestResult]:
     """The buyer's tracker: the invoice it received, and the AB it is about to send."""
     t = Tracker(url)
@@ -38,7 +30,7 @@ def _buyer(url: str) -> tuple[Tracker, IngestResult]:
 
 
 @pytest.mark.parametrize("fault", ["refused", "html502"])
-def test_a_failed_first_attempt_then_a_receipt_in_the_tracker(test_pki: TestPki, tracker_url: str, fault: str
+def test_a_failed_first_attempt_then_a_receipt_in_the_tracker(test_pki: TestPki, store_url: str, fault: str
                                                               ) -> None:
     pki = test_pki
     tls = (str(pki.path("tls-localhost.cert.pem")), str(pki.path("tls-localhost.key.pem")))
@@ -48,7 +40,7 @@ def test_a_failed_first_attempt_then_a_receipt_in_the_tracker(test_pki: TestPki,
     server = LoopbackServer(create_app(receiver), tls=tls, header_timeout=2.0)  # bound, not listening yet
     proxy: FaultProxy | None = None
     waits: list[float] = []
-    tracker, sent = _buyer(tracker_url)
+    tracker, sent = _buyer(store_url)
     try:
         if fault == "refused":
             url = server.url + "/as4"
