@@ -558,6 +558,9 @@ class Tracker:
         self._subscribers: list[Callable[[Event], None]] = []
         self._local = threading.RLock() if self.engine.dialect.name == "sqlite" else None
         self._memory = self.engine.dialect.name == "sqlite" and self.engine.url.database in (None, "", ":memory:")
+        self._reader = threading.local()  # PostgreSQL: each thread's autocommit connection for status()
+        self._readers: list[sa.Connection] = []
+        self._readers_lock = threading.Lock()
         try:
             if migrate:
                 schema.migrate(self.engine)
@@ -575,6 +578,10 @@ class Tracker:
         return self.engine.dialect.name
 
     def close(self) -> None:
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            conn.close()
         self.engine.dispose()
 
     def __enter__(self) -> Tracker:
@@ -1378,13 +1385,78 @@ class Tracker:
 
     def status(self, ref: InvoiceKey | InvoiceRecord | int) -> InvoiceStatus:
         """The invoice, its current status and its full history (issue order, every response kept)."""
-        with self._read() as conn:
-            inv = self._invoice_row(conn, ref)
-            rows = conn.execute(_Q_HISTORY, {"pk": inv.id}).all()
-            # the invoice row says whether there are any (an index probe), so most invoices cost no query
-            sent = conn.execute(_Q_ATTEMPTS_BY_INVOICE, {"pk": inv.id}).all() if inv.has_attempts else ()
-        history = sorted((_entry_from_row(r) for r in rows), key=_history_sort_key)
-        return InvoiceStatus(_record_from_row(inv), tuple(history), tuple(_attempt_from_row(a) for a in sent))
+        if self._memory or self.engine.dialect.name != "postgresql":
+            with self._read() as conn:
+                inv = self._invoice_row(conn, ref)
+                rows = conn.execute(_Q_HISTORY, {"pk": inv.id}).all()
+                # the invoice row says whether it has any (an index probe), so most invoices cost no query
+                sent = conn.execute(_Q_ATTEMPTS_BY_INVOICE, {"pk": inv.id}).all() if inv.has_attempts else ()
+            history = sorted((_entry_from_row(r) for r in rows), key=_history_sort_key)
+            return InvoiceStatus(_record_from_row(inv), tuple(history), tuple(_attempt_from_row(a) for a in sent))
+        return self._status_one_statement(ref)
+
+    def _status_one_statement(self, ref: InvoiceKey | InvoiceRecord | int) -> InvoiceStatus:
+        """PostgreSQL: the invoice and its history in one statement on an autocommit connection.
+
+        Over a network every round trip counts: the general read path costs a pool pre-ping, BEGIN, two
+        queries and a ROLLBACK. One statement sees one snapshot, so the invoice and its history agree
+        without a transaction; the connection stays with the thread (no checkout ping) and a statement
+        that fails on a dropped connection is run once more on a fresh one.
+        """
+        if isinstance(ref, InvoiceRecord):
+            ref = ref.pk
+        params: dict[str, Any]
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            query, params = _Q_STATUS_BY_PK, {"pk": ref}
+        elif isinstance(ref, InvoiceKey):
+            query, params = _Q_STATUS_BY_KEY, {"no": ref.invoice_id, "seller": norm_id(ref.seller),
+                                               "buyer": norm_id(ref.buyer), "type": str(ref.type_code)}
+        else:
+            raise ConfigError(f"an invoice is named by an InvoiceKey, an InvoiceRecord or its id, not {ref!r}")
+        rows = self._autocommit_rows(query, params)
+        by_invoice: dict[int, tuple[Any, list[HistoryEntry]]] = {}
+        for r in rows:
+            got = by_invoice.get(r.id)
+            if got is None:
+                got = by_invoice[r.id] = (r, [])
+            if r.h_id is not None:
+                got[1].append(_entry_from_row(_Prefixed(r, "h_")))
+        if isinstance(ref, InvoiceKey) and ref.issue_date is not None:
+            by_invoice = {k: v for k, v in by_invoice.items() if v[0].issue_date == ref.issue_date}
+        if not by_invoice:
+            if isinstance(ref, InvoiceKey):
+                raise NotFoundError(f"no recorded invoice {ref.invoice_id!r} ({ref.type_code}) from {ref.seller} to "
+                                    f"{ref.buyer}" + (f" issued {ref.issue_date}" if ref.issue_date else ""))
+            raise NotFoundError(f"no recorded invoice #{ref}")
+        if len(by_invoice) > 1:
+            assert isinstance(ref, InvoiceKey)
+            raise ConfigError(f"invoice {ref.invoice_id!r} from {ref.seller} to {ref.buyer} was issued more than "
+                              "once; give its issue date")
+        inv, entries = next(iter(by_invoice.values()))
+        # a second statement only for an invoice with delivery attempts (attempts are only ever added: it
+        # may see one that came after the first statement, never miss one the invoice row reflects)
+        sent = self._autocommit_rows(_Q_ATTEMPTS_BY_INVOICE, {"pk": inv.id}) if inv.has_attempts else ()
+        return InvoiceStatus(_record_from_row(inv), tuple(sorted(entries, key=_history_sort_key)),
+                             tuple(_attempt_from_row(a) for a in sent))
+
+    def _autocommit_rows(self, query: sa.Select[Any], params: dict[str, Any]) -> Sequence[Any]:
+        for attempt in (1, 2):
+            conn = getattr(self._reader, "conn", None)
+            if conn is None or conn.closed or conn.invalidated:
+                conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                self._reader.conn = conn
+                with self._readers_lock:
+                    self._readers.append(conn)
+            try:
+                return conn.execute(query, params).all()
+            except sa.exc.DBAPIError as exc:
+                self._reader.conn = None
+                with self._readers_lock:
+                    self._readers.remove(conn)
+                conn.close()
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
     def history(self, ref: InvoiceKey | InvoiceRecord | int) -> tuple[HistoryEntry, ...]:
         return self.status(ref).history
@@ -1585,6 +1657,25 @@ def _attempt_from_row(r: Any) -> TransportAttempt:
         started_at=r.started_at, duration=r.duration, url=r.url, http_status=r.http_status, outcome=r.outcome,
         error_code=r.error_code, error_detail=r.error_detail, error=r.error, receipt_message_id=r.receipt_message_id)
 _Q_HISTORY: Final = sa.select(*_HISTORY_COLS).where(t_resp.c.invoice_id == sa.bindparam("pk"))
+_STATUS_JOIN: Final = t_inv.outerjoin(t_resp, t_resp.c.invoice_id == t_inv.c.id)
+_STATUS_COLS: Final = [*t_inv.columns, _HAS_ATTEMPTS, *(c.label(f"h_{c.name}") for c in _HISTORY_COLS)]
+_Q_STATUS_BY_PK: Final = sa.select(*_STATUS_COLS).select_from(_STATUS_JOIN).where(t_inv.c.id == sa.bindparam("pk"))
+_Q_STATUS_BY_KEY: Final = sa.select(*_STATUS_COLS).select_from(_STATUS_JOIN).where(
+    t_inv.c.invoice_no == sa.bindparam("no"), t_inv.c.seller == sa.bindparam("seller"),
+    t_inv.c.buyer == sa.bindparam("buyer"), t_inv.c.type_code == sa.bindparam("type"))
+
+
+class _Prefixed:
+    """A joined row read through the names of one side (``h_id`` seen as ``id``)."""
+
+    __slots__ = ("_prefix", "_row")
+
+    def __init__(self, row: Any, prefix: str) -> None:
+        self._row = row
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, self._prefix + name)
 _SETTLE_INV_COLS: Final = (t_inv.c.id, t_inv.c.invoice_no, t_inv.c.seller, t_inv.c.buyer, t_inv.c.type_code,
                            t_inv.c.issue_date, t_inv.c.direction, t_inv.c.status, t_inv.c.status_since,
                            t_inv.c.status_response, t_inv.c.first_response_at)
