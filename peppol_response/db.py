@@ -5,12 +5,17 @@ default: one file, nothing to set up) or PostgreSQL (several processes or hosts)
 sets SQLite up the same way for everyone: WAL, a busy timeout, foreign keys, and ``BEGIN IMMEDIATE``
 for write transactions (a transaction that will write takes the write lock at once, so two processes
 never deadlock upgrading a read lock); a connection opened with ``execution_options(pr_read=True)``
-begins a plain read transaction instead.
+begins a plain read transaction instead. Each store picks its durability (``synchronous``) and, for a
+large store, the page cache and memory-mapped reads.
+
+:func:`retrying` runs a whole transaction again when it lost a race (:func:`retryable`), so each store's
+write path is "one function, one transaction".
 
 :func:`migrate` applies a component's numbered migrations in order, in one transaction, under a lock
 (PostgreSQL advisory lock; SQLite's write lock), recording them in ``pr_migration`` (component,
 version). Several components can share one database without their versions colliding, and several
-processes may open the same store at once.
+processes may open the same store at once. A component that kept its versions elsewhere before
+``pr_migration`` existed passes ``adopt``, which carries them over under the same lock.
 
 :class:`GroupCommit` lets the threads of one process share write transactions: each caller still returns
 only once its own work is committed, but many callers' work goes into one commit (one fsync) instead of
@@ -21,7 +26,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
@@ -32,19 +39,29 @@ from sqlalchemy.pool import StaticPool
 
 from .errors import ConfigError, StoreError
 
-__all__ = ["GroupCommit", "Migration", "make_engine", "migrate", "migration_version", "retryable"]
+__all__ = ["GroupCommit", "Migration", "make_engine", "migrate", "migration_version", "retryable", "retrying"]
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
-def make_engine(url: str | sa.Engine, *, synchronous: str = "NORMAL") -> sa.Engine:
+def make_engine(url: str | sa.Engine, *, synchronous: str = "NORMAL", sqlite_cache_mb: int | None = None,
+                sqlite_mmap_mb: int | None = None) -> sa.Engine:
     """An engine for ``url`` (``sqlite:///file.db``, ``sqlite://`` in memory, ``postgresql+psycopg://...``).
 
-    ``synchronous`` is SQLite's ``PRAGMA synchronous``: ``NORMAL`` survives a process crash (WAL),
-    ``FULL`` also a power cut (an fsync per commit). An engine passed in is returned as it is.
+    SQLite only (ignored for PostgreSQL): ``synchronous`` is ``PRAGMA synchronous``: ``NORMAL`` survives
+    a process crash (WAL), ``FULL`` also a power cut (an fsync per commit). ``sqlite_cache_mb`` is the page
+    cache of each connection and ``sqlite_mmap_mb`` how much of the file is read memory-mapped (pages come
+    from the OS cache without a read() each; 0 turns it off; not for an in-memory database); None leaves
+    SQLite's default. An engine passed in is returned as it is.
     """
     if isinstance(url, sa.Engine):
         return url
     if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         raise ConfigError(f"PRAGMA synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
+    for name, value in (("sqlite_cache_mb", sqlite_cache_mb), ("sqlite_mmap_mb", sqlite_mmap_mb)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise ConfigError(f"{name} must be a whole number of MiB, 0 or more, not {value!r}")
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError as exc:
@@ -66,6 +83,10 @@ def make_engine(url: str | sa.Engine, *, synchronous: str = "NORMAL") -> sa.Engi
                 cur.execute(f"PRAGMA synchronous={synchronous.upper()}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=60000")
+            if sqlite_cache_mb is not None:
+                cur.execute(f"PRAGMA cache_size={-1024 * sqlite_cache_mb}")  # negative: KiB, not pages
+            if sqlite_mmap_mb is not None and not memory:
+                cur.execute(f"PRAGMA mmap_size={1024 * 1024 * sqlite_mmap_mb}")
             cur.close()
 
         @sa_event.listens_for(engine, "begin")
@@ -91,6 +112,30 @@ def retryable(exc: BaseException) -> bool:
         return True
     text = str(orig or exc).lower()
     return "database is locked" in text or "unique constraint failed" in text
+
+
+def retrying(transaction: Callable[[], _T], *, what: str, tries: int = 8) -> _T:
+    """Run ``transaction`` (one whole transaction, begun and committed inside it) and return its result.
+
+    A run that lost a race (:func:`retryable`) is run again from the start after a short backoff (10 ms,
+    doubling, at most 0.5 s), up to ``tries`` runs in all; any other database error, or the last lost
+    race, becomes :class:`StoreError` ("``what`` failed: ..."). Errors that are not the database's
+    (a :class:`~peppol_response.errors.NotFoundError` raised by the work, say) pass through unchanged.
+    """
+    delay = 0.01
+    for attempt in range(tries):
+        try:
+            return transaction()
+        except sa.exc.DBAPIError as exc:
+            if attempt + 1 < tries and retryable(exc):
+                log.debug("%s lost a race (%s); running it again", what, type(exc.orig).__name__)
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+                continue
+            raise StoreError(f"{what} failed: {type(exc.orig).__name__}: {exc.orig}") from exc
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"{what} failed: {exc}") from exc
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +171,14 @@ def migration_version(conn: sa.Connection, component: str) -> int:
 _LOCK_KEY: Final = int.from_bytes(hashlib.blake2b(b"pr_migration", digest_size=8).digest(), "big", signed=True)
 
 
-def migrate(engine: sa.Engine, component: str, migrations: Sequence[Migration], target: int | None = None) -> int:
+def migrate(engine: sa.Engine, component: str, migrations: Sequence[Migration], target: int | None = None, *,
+            adopt: Callable[[sa.Connection], None] | None = None) -> int:
     """Apply ``component``'s missing ``migrations`` up to ``target`` (default: the last); return the version.
 
-    Refuses a store newer than the code (a downgrade would lose data): :class:`StoreError`.
+    ``adopt(conn)`` runs first, in the same transaction and under the same lock, once ``pr_migration``
+    exists: it carries versions recorded elsewhere by an older release into ``pr_migration`` (so they
+    are not applied again). Refuses a store newer than the code (a downgrade would lose data):
+    :class:`StoreError`.
     """
     latest = migrations[-1].version if migrations else 0
     goal = latest if target is None else target
@@ -138,6 +187,8 @@ def migrate(engine: sa.Engine, component: str, migrations: Sequence[Migration], 
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
             migrations_table.create(conn, checkfirst=True)
+            if adopt is not None:
+                adopt(conn)
             current = migration_version(conn, component)
             if current > latest:
                 raise StoreError(f"the {component} store has schema version {current}; this release knows up to "
@@ -155,9 +206,6 @@ def migrate(engine: sa.Engine, component: str, migrations: Sequence[Migration], 
 
 
 # ------------------------------------------------------------------------------------------ group commit
-
-T = TypeVar("T")
-
 
 @dataclass(eq=False)
 class _Job:
@@ -199,7 +247,7 @@ class GroupCommit:
         """Transactions committed so far (shared or single): ``jobs / commits`` is the mean batch size."""
         self.jobs = 0
 
-    def run(self, work: Callable[[sa.Connection], T], *, key: str | None = None) -> T:
+    def run(self, work: Callable[[sa.Connection], _T], *, key: str | None = None) -> _T:
         """Run ``work(conn)`` in a write transaction (maybe shared with other threads' work) and return its
         result once that transaction is committed; raise what it raised (then nothing of it is committed)."""
         job = _Job(work, key)
@@ -213,7 +261,7 @@ class GroupCommit:
             self._lead()
         if job.error is not None:
             raise job.error
-        result: T = job.result
+        result: _T = job.result
         return result
 
     def _lead(self) -> None:

@@ -90,3 +90,11 @@ def postgres_url(_pg_available: str) -> Iterator[str]:
         with engine.begin() as conn:
             conn.execute(sa.text(f'drop schema if exists "{schema}" cascade'))
         engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty tracker store: a SQLite file, or a fresh PostgreSQL schema (skipped when unreachable)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tracker.db'}"
+    return str(request.getfixturevalue("postgres_url"))

@@ -25,7 +25,6 @@ import enum
 import hashlib
 import json
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -35,8 +34,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.pool import StaticPool
 
-from ..db import GroupCommit, Migration, make_engine, migrate, retryable
-from ..errors import StoreError
+from ..db import GroupCommit, Migration, make_engine, migrate, retrying
 from .message import ReferenceDigest
 
 __all__ = [
@@ -292,23 +290,14 @@ class InboundStore:
         return self._writes.run(work, key=key)
 
     def _run(self, work: Callable[[sa.Connection], Any], *, read: bool = False) -> Any:
-        delay = 0.01
-        for attempt in range(8):
-            try:
-                with self._lock or contextlib.nullcontext(), self.engine.connect() as conn:
-                    if read:
-                        conn = conn.execution_options(pr_read=True)
-                    with conn.begin():
-                        return work(conn)
-            except sa.exc.DBAPIError as exc:
-                if attempt < 7 and retryable(exc):
-                    time.sleep(delay)
-                    delay = min(delay * 2, 0.5)
-                    continue
-                raise StoreError(f"the inbound store failed: {exc.__class__.__name__}: {exc.orig}") from exc
-            except sa.exc.SQLAlchemyError as exc:
-                raise StoreError(f"the inbound store failed: {exc}") from exc
-        raise AssertionError("unreachable")  # pragma: no cover
+        def transaction() -> Any:
+            with self._lock or contextlib.nullcontext(), self.engine.connect() as conn:
+                if read:
+                    conn = conn.execution_options(pr_read=True)
+                with conn.begin():
+                    return work(conn)
+
+        return retrying(transaction, what="the inbound store")
 
     # -- receiving ------------------------------------------------------------------------------------
 

@@ -111,6 +111,10 @@ def _travel(chain: _Chain, sent: Any, net: Any) -> None:
     chain.expect("the seller's tracker evidence (SBDH InstanceIdentifier)", entry.evidence.sbdh_instance_id,
                  sent.sbdh_instance_id)
     chain.expect("the seller's tracker evidence (sending AP)", entry.evidence.sender_ap, buyer_ap.seat)
+    if sent.recorded is not None:
+        tries = net.buyer.tracker.transport_history(sent.recorded)
+        chain.expect("the buyer's transport history (last attempt)", tries[-1].outcome if tries else None,
+                     "receipted")
 
 
 def _status_line(status: Any) -> str:
@@ -183,10 +187,13 @@ def _chain(workdir: Path, tracker_url: str | None, chain: _Chain, started: float
             echo(f"  !! not delivered: {invoice.error}")
             return
         transport = inv_status.invoice.transport_state
+        tries = [f"{a.number}: {a.outcome} (HTTP {a.http_status or '-'})" for a in inv_status.transport]
         echo(f"  seller's tracker: transport {transport.value if transport else '?'} (an AS4 receipt: the buyer's "
              f"access point has it), business status: {_status_line(inv_status)}")
+        echo(f"  seller's transport history: attempt {'; '.join(tries) or 'none'}")
         echo(f"  buyer's tracker: received, {_status_line(net.buyer.status(invoice))}")
         chain.expect("the seller's transport state", transport.value if transport else None, "receipted")
+        chain.expect("the seller's last attempt", inv_status.transport[-1].outcome if tries else None, "receipted")
 
         _section(echo, 4, "The buyer answers; each status travels back through both access points")
         _reply(chain, net, invoice, "AB", "acknowledged: it arrived and was handed to processing", want="AB")

@@ -24,6 +24,7 @@ from ..tracker import (
     InvoiceRecord,
     NewInvoice,
     Tracker,
+    TransportAttempt,
     TransportEvidence,
     WorkingCalendar,
 )
@@ -228,13 +229,23 @@ _HISTORY_HEADERS = ("#", "response", "dir", "status", "issued", "received", "mar
                     "reasons")
 
 
+_ATTEMPT_HEADERS = ("for", "AS4 message id", "try", "started", "HTTP", "outcome", "ebMS", "receipt / error")
+
+
+def _attempt_row(a: TransportAttempt) -> list[str]:
+    said = a.receipt_message_id or " ".join(p for p in (a.error_detail, a.error) if p) or "-"
+    return ["invoice" if a.response_pk is None else f"response #{a.response_pk}", a.message_id, str(a.number),
+            _s(a.started_at), _s(a.http_status), a.outcome, _s(a.error_code), said[:80]]
+
+
 @track.command("history")
 @_DB
 @_JSON
 @_key_options
 def history_cmd(db: str, as_json: bool, pk: int | None, seller: str | None, buyer: str | None,
                 invoice_id: str | None, type_code: str, issue_date: dt.date | None) -> None:
-    """Every response of one invoice, in issue order, with marks and transport evidence."""
+    """Every response of one invoice, in issue order, with marks and transport evidence; then every attempt
+    to deliver the invoice (when we sent it) and the responses we sent for it."""
     st = _lookup(db, _ref(pk, seller, buyer, invoice_id, type_code, issue_date))
     rows = []
     for h in st.history:
@@ -242,6 +253,9 @@ def history_cmd(db: str, as_json: bool, pk: int | None, seller: str | None, buye
         rows.append([str(h.pk), h.response_id, h.direction, h.state.value, _s(h.issued_at), _s(h.received_at),
                      h.mark.value, _s(h.rule), "yes" if h.stale else "", _s(h.evidence.as4_message_id), reasons])
     _emit(st.to_dict(), as_json, rows, _HISTORY_HEADERS)
+    if not as_json and st.transport:
+        click.echo("\ntransport attempts:")
+        _emit(None, False, [_attempt_row(a) for a in st.transport], _ATTEMPT_HEADERS)
 
 
 @track.command("list")

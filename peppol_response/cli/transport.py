@@ -16,13 +16,17 @@ from ..errors import (
     DiscoveryError,
     EnvelopeError,
     IdentifierError,
+    LocalOrderError,
+    NotFoundError,
     NotServicedError,
     ParseError,
     PeppolResponseError,
     RefusedError,
     SendError,
+    StoreError,
     TrustError,
 )
+from ..xmlsafe import local_name, parse_xml
 
 F = Callable[..., Any]
 
@@ -86,14 +90,21 @@ def _ap(kw: dict[str, Any]) -> ApFiles:
 @click.option("--timeout", default=120.0, show_default=True, type=click.FloatRange(0.1), help="Read timeout, seconds.")
 @click.option("--connect-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1),
               help="Connect timeout, seconds.")
+@click.option("--tracker", "tracker_url", default=None, metavar="URL",
+              help="Keep the send in this tracker (sqlite:///file.db or postgresql+psycopg://...): an invoice is "
+                   "recorded as sent, an Invoice Response is checked against the order rules and recorded; every "
+                   "attempt goes into its transport history.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result (or the failure) as JSON.")
 def send_cmd(file: Path, to: str | None, endpoint: str | None, endpoint_cert: str | None, directory: str | None,
              smp_url: str | None, dns: str | None, ca_bundle: str | None, country_c1: str | None, attempts: int,
-             backoff: float, timeout: float, connect_timeout: float, as_json: bool, **kw: Any) -> None:
+             backoff: float, timeout: float, connect_timeout: float, tracker_url: str | None, as_json: bool,
+             **kw: Any) -> None:
     """Send FILE (a UBL document, or a ready SBDH envelope) over AS4 and wait for the verified receipt.
 
-    Exit status: 0 receipted; 1 refused by the receiving access point, not serviced, or not sendable;
-    2 usage, I/O or transport failure (every retry spent).
+    With --tracker, an Invoice Response that the order rules refuse (OP-BR111) is not sent.
+
+    Exit status: 0 receipted; 1 refused by the receiving access point, not serviced, not sendable, or
+    refused by the tracker's order rules; 2 usage, I/O or transport failure (every retry spent).
     """
     from ..as4.pki import load_certificates
     from ..as4.sender import RetryPolicy, Sender, Target, Timeouts
@@ -139,9 +150,19 @@ def send_cmd(file: Path, to: str | None, endpoint: str | None, endpoint_cert: st
         raise
     except (ConfigError, OSError, DiscoveryError, TrustError) as exc:
         fail("usage", exc, 2)
+    on_attempt = None
+    if tracker_url:
+        try:
+            on_attempt = _tracked(tracker_url, document)
+        except LocalOrderError as exc:
+            fail("order", exc, 1, rule=exc.rule)
+        except (EnvelopeError, ParseError, IdentifierError) as exc:
+            fail("not-sendable", exc, 1)
+        except (ConfigError, NotFoundError, StoreError) as exc:
+            fail("tracker", exc, 2)
     with sender:
         try:
-            result = sender.send(document, receiver=to, target=target)
+            result = sender.send(document, receiver=to, target=target, on_attempt=on_attempt)
         except NotServicedError as exc:
             fail("not-serviced", exc, 1)
         except RefusedError as exc:
@@ -158,6 +179,22 @@ def send_cmd(file: Path, to: str | None, endpoint: str | None, endpoint_cert: st
     data = {"ok": True, **result.to_dict()}
     out(data, f"receipted: {result.message_id} -> {result.url}\n  receipt {result.receipt_message_id} after "
               f"{len(result.attempts)} attempt(s)", 0)
+
+
+def _tracked(url: str, document: bytes) -> Any:
+    """Record what is about to be sent in the tracker at ``url``; return the sender's ``on_attempt``."""
+    from ..sbdh import read_element
+    from ..tracker import Tracker
+
+    root = parse_xml(document, what="document to send")
+    if local_name(root.tag) == "StandardBusinessDocument":
+        root = read_element(root).payload
+    tracker = Tracker(url)
+    if local_name(root.tag) == "ApplicationResponse":
+        sent = tracker.record_sent(document)  # the buyer's side: refused here if the order rules say no
+        return tracker.attempt_recorder(sent)
+    invoice = tracker.record_invoice_xml(document, transport_state="queued")
+    return tracker.attempt_recorder(invoice)
 
 
 def _discovery(ap: ApFiles, trust: Any, *, smp_url: str | None, dns: str | None, verify: bool | str) -> Any:

@@ -30,7 +30,9 @@ buyer (recorded in the buyer's tracker as received). The buyer's responses are c
 :func:`~peppol_response.reply.reply_to`, validated, sent back the same way and ingested into the seller's
 tracker by the receiving access point's delivery handler
 (:class:`~peppol_response.server.InboxHandler`), with the AS4 MessageId, SBDH InstanceIdentifier and the
-sending access point's seat as transport evidence.
+sending access point's seat as transport evidence. Each side's sender reports every attempt to that side's
+tracker as it happens (:meth:`~peppol_response.tracker.Tracker.attempt_recorder`): the transport history of
+the invoice and of each response.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -52,7 +54,7 @@ from typing import Any, Final, Literal
 
 from ..as4.core import As4Endpoint, seat_of
 from ..as4.receiver import As4Receiver, InboundMessage, ReceiverSettings
-from ..as4.sender import RequestsTransport, RetryPolicy, Sender, SendResult, Target, Timeouts, as4_identity
+from ..as4.sender import Attempt, RequestsTransport, RetryPolicy, Sender, SendResult, Target, Timeouts, as4_identity
 from ..as4.store import InboundStore
 from ..codes import ResponseCode
 from ..errors import ConfigError, NetworkError, NotServicedError, SendError
@@ -380,8 +382,9 @@ class Participant:
                      wait: bool = True, **options: Any) -> SentInvoice:
         """Send an invoice (``xml``, or one made with ``options``) to ``to`` through both access points.
 
-        The seller's tracker records it (outbound) and its transport state: ``receipted`` with the AS4
-        MessageId and SBDH InstanceIdentifier, or ``failed`` with the reason. With ``wait`` this returns once
+        The seller's tracker records it (outbound), every attempt to deliver it (its transport history) and
+        its transport state: ``receipted`` with the AS4 MessageId and SBDH InstanceIdentifier, or ``failed``
+        with the reason. With ``wait`` this returns once
         the buyer has it. A recipient not registered for the document type gives ``not_serviced`` (nothing sent).
         """
         t0 = time.perf_counter()
@@ -404,7 +407,8 @@ class Participant:
             return SentInvoice(key, xml, summary, self.name, buyer_name, **kw)
 
         try:
-            sent = self.access_point.send(xml, country_c1=self.party.country)
+            sent = self.access_point.send(xml, country_c1=self.party.country,
+                                          on_attempt=self.tracker.attempt_recorder(record))
         except NotServicedError as exc:
             record = self.tracker.set_transport(record, "failed", detail=f"not serviced: {exc}")
             return result(message_id=None, receipt_message_id=None, sbdh_instance_id=None, delivery=None,
@@ -506,7 +510,7 @@ class Participant:
         pk = held.recorded.response_pk
         outbox = replace(held._outbox, target=None) if _rediscover else held._outbox
         try:
-            sent = self.access_point.deliver(outbox)
+            sent = self.access_point.deliver(outbox, on_attempt=self.tracker.attempt_recorder(held.recorded))
         except NotServicedError as exc:
             self.tracker.set_response_transport(pk, "failed")
             return replace(held, held=False, error=str(exc), not_serviced=True, timings=timings, _outbox=None)
@@ -633,16 +637,20 @@ class AccessPoint:
         sbd, header = self.sender.envelope(document, country_c1=country_c1)
         return _Outbox(sbd, header, self.sender.resolve(header))
 
-    def deliver(self, outbox: _Outbox) -> _Sent:
-        """Sign, encrypt and POST until a verified receipt comes back (finding the receiver first if need be)."""
+    def deliver(self, outbox: _Outbox, *, on_attempt: Callable[[Attempt], None] | None = None) -> _Sent:
+        """Sign, encrypt and POST until a verified receipt comes back (finding the receiver first if need be).
+
+        ``on_attempt`` gets each attempt as it happens (the participant's tracker keeps them as the
+        transport history: :meth:`~peppol_response.tracker.Tracker.attempt_recorder`)."""
         t0 = time.perf_counter()
         target: Target = outbox.target or self.sender.resolve(outbox.header)
         outbound = self.sender.prepare(outbox.sbd, outbox.header, target)
-        result = self.sender.deliver(outbound, target.url)
+        result = self.sender.deliver(outbound, target.url, on_attempt=on_attempt)
         return _Sent(result, outbox.header, target.url, seat_of(result.receipt.signer) or "?", _ms(t0))
 
-    def send(self, document: bytes, *, country_c1: str) -> _Sent:
-        return self.deliver(self.envelope(document, country_c1=country_c1))
+    def send(self, document: bytes, *, country_c1: str,
+             on_attempt: Callable[[Attempt], None] | None = None) -> _Sent:
+        return self.deliver(self.envelope(document, country_c1=country_c1), on_attempt=on_attempt)
 
     # -- receiving --------------------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from .records import (
     NewInvoice,
     Outcome,
     OverdueInvoice,
+    TransportAttempt,
     TransportEvidence,
 )
 from .transport import TransportState
@@ -46,6 +47,7 @@ __all__ = [
     "OverdueInvoice",
     "SeenIds",
     "Tracker",
+    "TransportAttempt",
     "TransportEvidence",
     "TransportState",
     "WebhookDispatcher",

@@ -26,24 +26,23 @@ import logging
 import operator
 import secrets as _secrets
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import event as sa_event
-from sqlalchemy.pool import StaticPool
 
 from ..codes import DocumentTypeCode
+from ..db import make_engine, retrying
 from ..errors import (
     ConfigError,
     LocalOrderError,
     NotFoundError,
     ParseError,
+    PeppolResponseError,
     StoreError,
 )
 from ..model import InvoiceResponse
@@ -63,16 +62,18 @@ from .records import (
     NewInvoice,
     Outcome,
     OverdueInvoice,
+    TransportAttempt,
     TransportEvidence,
 )
 from .schema import events as t_events
 from .schema import invoices as t_inv
 from .schema import outbox as t_outbox
 from .schema import responses as t_resp
+from .schema import transport_attempts as t_att
 from .schema import webhooks as t_hooks
-from .transport import TransportState, check_transport
+from .transport import TRANSPORT_TRANSITIONS, TransportState, check_transport
 
-__all__ = ["DEFAULT_URL", "Source", "Tracker"]
+__all__ = ["DEFAULT_URL", "SenderAttempt", "Source", "Tracker"]
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,43 @@ Source = bytes | str | InvoiceResponse
 
 _T = TypeVar("_T")
 _CHUNK: Final = 2000
-_RETRIES: Final = 8
+
+
+class SenderAttempt(Protocol):
+    """What :meth:`Tracker.attempt_recorder` takes: the AS4 sender's
+    :class:`~peppol_response.as4.sender.Attempt`, or anything with the same attributes."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def message_id(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def started_at(self) -> dt.datetime: ...
+    @property
+    def duration(self) -> float: ...
+    @property
+    def outcome(self) -> Any: ...  # AttemptOutcome (an enum of these strings) or the string
+    @property
+    def http_status(self) -> int | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def error_code(self) -> str | None: ...
+    @property
+    def error_detail(self) -> str | None: ...
+    @property
+    def receipt_message_id(self) -> str | None: ...
+
+
+_ATTEMPT_STATES: Final = {
+    "receipted": TransportState.RECEIPTED,  # a verified receipt: delivered to the other access point
+    "retryable": TransportState.SENT,  # on the wire, no verdict: it may have arrived; the sender tries again
+    "refused": TransportState.FAILED,  # an ebMS error or a receipt that does not hold: final for this message
+    "failed": TransportState.FAILED,  # a local failure no retry helps
+}
+"""The transport state an attempt's outcome leads to (when the transport rules allow the move)."""
 
 
 def _utcnow() -> dt.datetime:
@@ -137,60 +174,6 @@ def _among(conn: sa.Connection, cols: Sequence[sa.ColumnElement[Any]], values: S
         sub = sa.text(f"SELECT {picks} FROM json_each(:pr_vals)").bindparams(  # noqa: S608 - fixed fragments only
             pr_vals=payload).columns(*names)
     return target.in_(sub)
-
-
-def make_engine(url: str | sa.Engine, *, sqlite_cache_mb: int = 64, sqlite_mmap_mb: int = 1024) -> sa.Engine:
-    """An engine set up for the tracker.
-
-    SQLite: WAL journal, ``synchronous=NORMAL``, immediate write transactions, a 60 s busy timeout, a
-    page cache of ``sqlite_cache_mb`` per connection and memory-mapped reads of up to ``sqlite_mmap_mb``
-    of the file (pages come from the OS cache without a read() per page; 0 turns it off).
-    """
-    if isinstance(url, sa.Engine):
-        return url
-    try:
-        parsed = sa.engine.make_url(url)
-    except sa.exc.ArgumentError as exc:
-        raise ConfigError(f"not a database URL: {url!r} ({exc})") from None
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        memory = parsed.database in (None, "", ":memory:")
-        if memory:
-            engine = sa.create_engine(parsed, poolclass=StaticPool, connect_args={"check_same_thread": False})
-        else:
-            engine = sa.create_engine(parsed, connect_args={"timeout": 60})
-
-        @sa_event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None  # the driver must not BEGIN on its own; we do, below
-            cur = dbapi_conn.cursor()
-            if not memory:
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=60000")
-            cur.execute(f"PRAGMA cache_size={-1024 * int(sqlite_cache_mb)}")
-            if not memory:
-                cur.execute(f"PRAGMA mmap_size={1024 * 1024 * int(sqlite_mmap_mb)}")
-            cur.close()
-
-        @sa_event.listens_for(engine, "begin")
-        def _on_begin(conn: sa.Connection) -> None:
-            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("pr_read") else "BEGIN IMMEDIATE")
-
-        return engine
-    if backend == "postgresql":
-        return sa.create_engine(parsed, pool_pre_ping=True)
-    raise ConfigError(f"the tracker supports sqlite and postgresql URLs, not {backend!r}")
-
-
-def _retryable(exc: BaseException) -> bool:
-    orig = getattr(exc, "orig", None)
-    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if code in {"40001", "40P01", "23505"}:  # serialization failure, deadlock, unique violation (lost race)
-        return True
-    text = str(orig or exc).lower()
-    return "database is locked" in text or "unique constraint failed" in text
 
 
 # -------------------------------------------------------------------------------------------------
@@ -551,7 +534,7 @@ class Tracker:
     """Invoices and their statuses, over SQLite (default) or PostgreSQL.
 
     ``mode`` selects the strict (BIS) or lenient order (:class:`peppol_response.process.Mode`);
-    ``sqlite_cache_mb``/``sqlite_mmap_mb`` tune a SQLite store (see :func:`make_engine`);
+    ``sqlite_cache_mb``/``sqlite_mmap_mb`` tune a SQLite store (see :func:`peppol_response.db.make_engine`);
     ``calendar`` the working days for OP-BR111-R006; ``clock`` returns "now" as a UTC datetime (tests
     pass a fixed one). The store is created or upgraded to the latest schema when opened
     (``migrate=False`` refuses to open an outdated store instead).
@@ -575,6 +558,9 @@ class Tracker:
         self._subscribers: list[Callable[[Event], None]] = []
         self._local = threading.RLock() if self.engine.dialect.name == "sqlite" else None
         self._memory = self.engine.dialect.name == "sqlite" and self.engine.url.database in (None, "", ":memory:")
+        self._reader = threading.local()  # PostgreSQL: each thread's autocommit connection for status()
+        self._readers: list[sa.Connection] = []
+        self._readers_lock = threading.Lock()
         try:
             if migrate:
                 schema.migrate(self.engine)
@@ -592,6 +578,10 @@ class Tracker:
         return self.engine.dialect.name
 
     def close(self) -> None:
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            conn.close()
         self.engine.dispose()
 
     def __enter__(self) -> Tracker:
@@ -622,29 +612,17 @@ class Tracker:
 
     def _write(self, work: Callable[[sa.Connection, list[_EventDraft]], _T]) -> _T:
         """Run ``work`` in one write transaction with its events; retry lost races; notify subscribers."""
-        delay = 0.01
-        for attempt in range(_RETRIES):
+
+        def transaction() -> tuple[_T, list[Event]]:
             drafts: list[_EventDraft] = []
-            try:
-                if self._local is not None:
-                    self._local.acquire()
-                try:
-                    with self.engine.begin() as conn:
-                        result = work(conn, drafts)
-                        written = self._write_events(conn, drafts)
-                finally:
-                    if self._local is not None:
-                        self._local.release()
-            except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.DBAPIError) as exc:
-                if attempt + 1 < _RETRIES and _retryable(exc):
-                    log.debug("tracker transaction lost a race (%s); retrying", type(exc).__name__)
-                    time.sleep(delay)
-                    delay = min(delay * 2, 0.5)
-                    continue
-                raise StoreError(f"tracker store failed: {exc}") from exc
-            self._notify(written)
-            return result
-        raise AssertionError("unreachable")  # pragma: no cover
+            with self._local or nullcontext(), self.engine.begin() as conn:
+                result = work(conn, drafts)
+                written = self._write_events(conn, drafts)
+            return result, written
+
+        result, written = retrying(transaction, what="the tracker store")
+        self._notify(written)
+        return result
 
     def _lock_docs(self, conn: sa.Connection, doc_ids: Iterable[str]) -> None:
         if conn.dialect.name != "postgresql":
@@ -779,21 +757,25 @@ class Tracker:
         for chunk in _chunks(doc_ids):
             orphans.extend(conn.execute(
                 sa.select(t_resp.c.id, t_resp.c.doc_id, t_resp.c.doc_type_code, t_resp.c.doc_issue_date,
-                          t_resp.c.seller_keys, t_resp.c.buyer_keys)
+                          t_resp.c.seller_keys, t_resp.c.buyer_keys, t_resp.c.direction)
                 .where(t_resp.c.invoice_id.is_(None), _among(conn, [t_resp.c.doc_id], list(chunk), (str,)))
             ).all())
         if not orphans:
             return
         cands = self._candidates_by_doc(conn, sorted({o.doc_id for o in orphans}))
         attach: list[dict[str, Any]] = []
+        sent: list[dict[str, Any]] = []
         for o in orphans:
             pk = _match(o.doc_id, o.doc_type_code, o.doc_issue_date, load_keys(o.seller_keys),
                         load_keys(o.buyer_keys), cands.get(o.doc_id, []))
             if pk is not None:
                 attach.append({"b_id": o.id, "b_inv": pk})
+                if o.direction == "sent":
+                    sent.append({"b_id": o.id, "b_inv": pk})
         if attach:
             conn.execute(t_resp.update().where(t_resp.c.id == sa.bindparam("b_id"))
                          .values(invoice_id=sa.bindparam("b_inv"), mark="accepted"), attach)
+            _attach_attempts(conn, sent)
             self._settle(conn, {a["b_inv"] for a in attach}, drafts)
 
     def _candidates_by_doc(self, conn: sa.Connection, doc_ids: Sequence[str]) -> dict[str, list[Any]]:
@@ -822,30 +804,189 @@ class Tracker:
 
         def work(conn: sa.Connection, drafts: list[_EventDraft]) -> int:
             pk = self._invoice_pk(conn, invoice)
-            row = conn.execute(sa.select(t_inv).where(t_inv.c.id == pk)).one()
-            self._lock_docs(conn, [row.invoice_no])
-            new = check_transport(row.transport_state, state)
-            values: dict[str, Any] = {"transport_state": new.value, "transport_at": when, "updated_at": self.now()}
-            if as4_message_id is not None:
-                values["as4_message_id"] = as4_message_id
-            if sbdh_instance_id is not None:
-                values["sbdh_instance_id"] = sbdh_instance_id
-            if detail is not None:
-                values["transport_detail"] = detail
-            if row.delivered_at is None and new in (TransportState.SENT, TransportState.RECEIPTED):
-                values["delivered_at"] = when
-                values["clock_start"] = when.date()
-            conn.execute(t_inv.update().where(t_inv.c.id == pk).values(**values))
-            if new.value != row.transport_state:
-                drafts.append(_EventDraft("transport.changed", pk, None, row.transport_state, new.value, None, {
-                    "type": "transport.changed", "invoice": _invoice_payload(row),
-                    "previous": row.transport_state, "current": new.value, "at": when.isoformat(),
-                    "as4_message_id": values.get("as4_message_id", row.as4_message_id),
-                }))
+            self._move_invoice_transport(conn, drafts, pk, TransportState(state), when, as4_message_id=as4_message_id,
+                                         sbdh_instance_id=sbdh_instance_id, detail=detail)
             return pk
 
         pk = self._write(work)
         return self.invoice(pk)
+
+    def _move_invoice_transport(
+        self,
+        conn: sa.Connection,
+        drafts: list[_EventDraft],
+        pk: int,
+        state: TransportState,
+        when: dt.datetime,
+        *,
+        as4_message_id: str | None = None,
+        sbdh_instance_id: str | None = None,
+        detail: str | None = None,
+        only_if_allowed: bool = False,
+    ) -> None:
+        """Move invoice ``pk``'s transport state (TransportStateError, or with ``only_if_allowed`` nothing, when
+        the transport rules refuse it); the first ``sent``/``receipted`` starts the R006 clock."""
+        number = conn.execute(sa.select(t_inv.c.invoice_no).where(t_inv.c.id == pk)).scalar_one()
+        self._lock_docs(conn, [number])  # then read the row: what we check is what we update
+        row = conn.execute(sa.select(t_inv).where(t_inv.c.id == pk)).one()
+        if only_if_allowed and not _transport_allowed(row.transport_state, state):
+            return
+        new = check_transport(row.transport_state, state)
+        values: dict[str, Any] = {"transport_state": new.value, "transport_at": when, "updated_at": self.now()}
+        if as4_message_id is not None:
+            values["as4_message_id"] = as4_message_id
+        if sbdh_instance_id is not None:
+            values["sbdh_instance_id"] = sbdh_instance_id
+        if detail is not None:
+            values["transport_detail"] = detail
+        if row.delivered_at is None and new in (TransportState.SENT, TransportState.RECEIPTED):
+            values["delivered_at"] = when
+            values["clock_start"] = when.date()
+        conn.execute(t_inv.update().where(t_inv.c.id == pk).values(**values))
+        if new.value != row.transport_state:
+            drafts.append(_EventDraft("transport.changed", pk, None, row.transport_state, new.value, None, {
+                "type": "transport.changed", "invoice": _invoice_payload(row),
+                "previous": row.transport_state, "current": new.value, "at": when.isoformat(),
+                "as4_message_id": values.get("as4_message_id", row.as4_message_id),
+            }))
+
+    def _move_response_transport(
+        self,
+        conn: sa.Connection,
+        drafts: list[_EventDraft],
+        response_pk: int,
+        state: TransportState,
+        *,
+        as4_message_id: str | None = None,
+        only_if_allowed: bool = False,
+    ) -> Any:
+        """Move the transport state of response ``response_pk`` (one we send); return its row as it was."""
+        row = conn.execute(sa.select(t_resp.c.transport_state, t_resp.c.direction, t_resp.c.invoice_id)
+                           .where(t_resp.c.id == response_pk).with_for_update()).one_or_none()
+        if row is None:
+            raise NotFoundError(f"no stored response #{response_pk}")
+        if row.direction != "sent":
+            raise ConfigError(f"response #{response_pk} was received, not sent: it has no transport state of ours")
+        if only_if_allowed and not _transport_allowed(row.transport_state, state):
+            return row
+        new = check_transport(row.transport_state, state)
+        values: dict[str, Any] = {"transport_state": new.value}
+        if as4_message_id is not None:
+            values["as4_message_id"] = as4_message_id
+        conn.execute(t_resp.update().where(t_resp.c.id == response_pk).values(**values))
+        if new.value != row.transport_state:
+            drafts.append(_EventDraft("transport.changed", row.invoice_id, response_pk, row.transport_state,
+                                      new.value, None, {"type": "transport.changed", "response_pk": response_pk,
+                                                        "previous": row.transport_state, "current": new.value}))
+        return row
+
+    # -- transport history ------------------------------------------------------------------------------
+
+    def _transport_target(self, ref: InvoiceKey | InvoiceRecord | int | IngestResult | HistoryEntry | None,
+                          response_pk: int | None) -> tuple[int | None, int | None]:
+        """(invoice pk, None) for an invoice, (None, response pk) for a response we sent; checked now."""
+        if (ref is None) == (response_pk is None):
+            raise ConfigError("name an invoice (InvoiceKey, InvoiceRecord or its number) or a response we sent "
+                              "(the IngestResult of record_sent, its HistoryEntry, or response_pk=)")
+        if isinstance(ref, IngestResult):
+            response_pk = ref.response_pk
+        elif isinstance(ref, HistoryEntry):
+            response_pk = ref.pk
+        elif ref is not None:
+            with self._read() as conn:
+                return self._invoice_pk(conn, ref), None
+        with self._read() as conn:
+            direction = conn.execute(sa.select(t_resp.c.direction).where(t_resp.c.id == response_pk)).scalar()
+        if direction is None:
+            raise NotFoundError(f"no stored response #{response_pk}")
+        if direction != "sent":
+            raise ConfigError(f"response #{response_pk} was received, not sent: we made no attempts to deliver it")
+        return None, response_pk
+
+    def attempt_recorder(
+        self,
+        ref: InvoiceKey | InvoiceRecord | int | IngestResult | HistoryEntry | None = None,
+        *,
+        response_pk: int | None = None,
+    ) -> Callable[[SenderAttempt], None]:
+        """A callable for the AS4 sender's ``on_attempt``: it keeps each attempt in the transport history.
+
+        ``ref`` names what is being sent: an invoice we send (an :class:`InvoiceKey`, its
+        :class:`InvoiceRecord` or its number), or a response we send on the buyer's side (the
+        :class:`IngestResult` :meth:`record_sent` returned, its :class:`HistoryEntry`, or ``response_pk=``).
+        It is checked now (:class:`~peppol_response.errors.NotFoundError`).
+
+        Each attempt is stored in a short transaction of its own, as it happens, and moves the transport
+        state where the transport rules allow: a ``retryable`` attempt (no verdict) to ``sent``, a
+        ``receipted`` one to ``receipted``, a ``refused`` or ``failed`` one to ``failed``; a receipt is final,
+        so nothing moves it back. The first ``sent``/``receipted`` of an invoice starts its R006 clock. When
+        every retry is spent (:class:`~peppol_response.errors.RetriesExhaustedError`) the state stays
+        ``sent``: the message may have arrived. The same attempt handed over twice is stored once.
+
+        A failure to store is logged and does not interrupt the delivery (the attempts are still in the
+        sender's result or error, and recording them again later fills the gaps).
+        """
+        invoice_pk, resp_pk = self._transport_target(ref, response_pk)
+
+        def record(attempt: SenderAttempt) -> None:
+            try:
+                self._record_attempt(invoice_pk, resp_pk, attempt)
+            except PeppolResponseError:
+                log.exception("could not keep attempt %s of AS4 message %s in the tracker's transport history",
+                              getattr(attempt, "number", "?"), getattr(attempt, "message_id", "?"))
+
+        return record
+
+    def _record_attempt(self, invoice_pk: int | None, response_pk: int | None, attempt: SenderAttempt) -> None:
+        outcome = str(getattr(attempt.outcome, "value", attempt.outcome))
+        state = _ATTEMPT_STATES.get(outcome)
+        if state is None:
+            raise ConfigError(f"unknown attempt outcome {outcome!r}; expected one of {sorted(_ATTEMPT_STATES)}")
+        started = _naive_utc(attempt.started_at)
+        row = {
+            "invoice_id": invoice_pk, "response_row": response_pk, "message_id": attempt.message_id,
+            "attempt": int(attempt.number), "started_at": started, "duration": attempt.duration, "url": attempt.url,
+            "http_status": attempt.http_status, "outcome": outcome, "error_code": attempt.error_code,
+            "error_detail": attempt.error_detail, "error": attempt.error,
+            "receipt_message_id": attempt.receipt_message_id, "recorded_at": self.now(),
+        }
+
+        def work(conn: sa.Connection, drafts: list[_EventDraft]) -> None:
+            seen = conn.execute(_Q_ATTEMPT_SEEN, {"mid": attempt.message_id, "n": row["attempt"],
+                                                  "at": started}).first()
+            if seen is not None:
+                return  # the same attempt again (two callbacks, or recorded after the fact): stored once
+            if response_pk is not None:
+                sent = self._move_response_transport(conn, drafts, response_pk, state,
+                                                     as4_message_id=attempt.message_id, only_if_allowed=True)
+                row["invoice_id"] = sent.invoice_id
+            else:
+                assert invoice_pk is not None
+                self._move_invoice_transport(conn, drafts, invoice_pk, state, started,
+                                             as4_message_id=attempt.message_id, detail=_attempt_detail(attempt),
+                                             only_if_allowed=True)
+            conn.execute(t_att.insert().values(**row))
+
+        self._write(work)
+
+    def transport_history(
+        self,
+        ref: InvoiceKey | InvoiceRecord | int | IngestResult | HistoryEntry | None = None,
+        *,
+        response_pk: int | None = None,
+    ) -> tuple[TransportAttempt, ...]:
+        """Every recorded attempt to deliver ``ref``, oldest first (see :meth:`attempt_recorder` for ``ref``).
+
+        For an invoice: the attempts to send the invoice and those to send the responses we sent for it
+        (:attr:`TransportAttempt.response_pk` tells them apart); for a response: its own.
+        """
+        invoice_pk, resp_pk = self._transport_target(ref, response_pk)
+        with self._read() as conn:
+            if resp_pk is not None:
+                rows = conn.execute(_Q_ATTEMPTS_BY_RESPONSE, {"pk": resp_pk}).all()
+            else:
+                rows = conn.execute(_Q_ATTEMPTS_BY_INVOICE, {"pk": invoice_pk}).all()
+        return tuple(_attempt_from_row(r) for r in rows)
 
     # -- responses ---------------------------------------------------------------------------------------
 
@@ -1112,14 +1253,16 @@ class Tracker:
 
         def work(conn: sa.Connection, drafts: list[_EventDraft]) -> IngestResult:
             pk = self._invoice_pk(conn, invoice)
-            row = conn.execute(sa.select(t_resp.c.id, t_resp.c.invoice_id, t_resp.c.doc_id, t_resp.c.state)
-                               .where(t_resp.c.id == response_pk)).one_or_none()
+            row = conn.execute(sa.select(t_resp.c.id, t_resp.c.invoice_id, t_resp.c.doc_id, t_resp.c.state,
+                                         t_resp.c.direction).where(t_resp.c.id == response_pk)).one_or_none()
             if row is None:
                 raise NotFoundError(f"no stored response #{response_pk}")
             if row.invoice_id is not None:
                 raise ConfigError(f"response #{response_pk} already belongs to invoice #{row.invoice_id}")
             self._lock_docs(conn, [row.doc_id])
             conn.execute(t_resp.update().where(t_resp.c.id == response_pk).values(invoice_id=pk, mark="accepted"))
+            if row.direction == "sent":
+                _attach_attempts(conn, [{"b_id": response_pk, "b_inv": pk}])
             settled, marks = self._settle(conn, {pk}, drafts)
             mark, rule, stale = marks[response_pk]
             return IngestResult(Outcome.STORED, response_pk, pk, State(row.state), Mark(mark), rule, stale,
@@ -1202,25 +1345,8 @@ class Tracker:
     def set_response_transport(self, response_pk: int, state: TransportState | str, *,
                                as4_message_id: str | None = None) -> None:
         """Move the transport state of a response we send (queued/sent/receipted/failed)."""
-
-        def work(conn: sa.Connection, drafts: list[_EventDraft]) -> None:
-            row = conn.execute(sa.select(t_resp.c.transport_state, t_resp.c.direction, t_resp.c.invoice_id)
-                               .where(t_resp.c.id == response_pk)).one_or_none()
-            if row is None:
-                raise NotFoundError(f"no stored response #{response_pk}")
-            if row.direction != "sent":
-                raise ConfigError(f"response #{response_pk} was received, not sent: it has no transport state of ours")
-            new = check_transport(row.transport_state, state)
-            values: dict[str, Any] = {"transport_state": new.value}
-            if as4_message_id is not None:
-                values["as4_message_id"] = as4_message_id
-            conn.execute(t_resp.update().where(t_resp.c.id == response_pk).values(**values))
-            if new.value != row.transport_state:
-                drafts.append(_EventDraft("transport.changed", row.invoice_id, response_pk, row.transport_state,
-                                          new.value, None, {"type": "transport.changed", "response_pk": response_pk,
-                                                            "previous": row.transport_state, "current": new.value}))
-
-        self._write(work)
+        self._write(lambda conn, drafts: self._move_response_transport(
+            conn, drafts, response_pk, TransportState(state), as4_message_id=as4_message_id))
 
     # -- queries -----------------------------------------------------------------------------------------
 
@@ -1259,11 +1385,78 @@ class Tracker:
 
     def status(self, ref: InvoiceKey | InvoiceRecord | int) -> InvoiceStatus:
         """The invoice, its current status and its full history (issue order, every response kept)."""
-        with self._read() as conn:
-            inv = self._invoice_row(conn, ref)
-            rows = conn.execute(_Q_HISTORY, {"pk": inv.id}).all()
-        history = sorted((_entry_from_row(r) for r in rows), key=_history_sort_key)
-        return InvoiceStatus(_record_from_row(inv), tuple(history))
+        if self._memory or self.engine.dialect.name != "postgresql":
+            with self._read() as conn:
+                inv = self._invoice_row(conn, ref)
+                rows = conn.execute(_Q_HISTORY, {"pk": inv.id}).all()
+                # the invoice row says whether it has any (an index probe), so most invoices cost no query
+                sent = conn.execute(_Q_ATTEMPTS_BY_INVOICE, {"pk": inv.id}).all() if inv.has_attempts else ()
+            history = sorted((_entry_from_row(r) for r in rows), key=_history_sort_key)
+            return InvoiceStatus(_record_from_row(inv), tuple(history), tuple(_attempt_from_row(a) for a in sent))
+        return self._status_one_statement(ref)
+
+    def _status_one_statement(self, ref: InvoiceKey | InvoiceRecord | int) -> InvoiceStatus:
+        """PostgreSQL: the invoice and its history in one statement on an autocommit connection.
+
+        Over a network every round trip counts: the general read path costs a pool pre-ping, BEGIN, two
+        queries and a ROLLBACK. One statement sees one snapshot, so the invoice and its history agree
+        without a transaction; the connection stays with the thread (no checkout ping) and a statement
+        that fails on a dropped connection is run once more on a fresh one.
+        """
+        if isinstance(ref, InvoiceRecord):
+            ref = ref.pk
+        params: dict[str, Any]
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            query, params = _Q_STATUS_BY_PK, {"pk": ref}
+        elif isinstance(ref, InvoiceKey):
+            query, params = _Q_STATUS_BY_KEY, {"no": ref.invoice_id, "seller": norm_id(ref.seller),
+                                               "buyer": norm_id(ref.buyer), "type": str(ref.type_code)}
+        else:
+            raise ConfigError(f"an invoice is named by an InvoiceKey, an InvoiceRecord or its id, not {ref!r}")
+        rows = self._autocommit_rows(query, params)
+        by_invoice: dict[int, tuple[Any, list[HistoryEntry]]] = {}
+        for r in rows:
+            got = by_invoice.get(r.id)
+            if got is None:
+                got = by_invoice[r.id] = (r, [])
+            if r.h_id is not None:
+                got[1].append(_entry_from_row(_Prefixed(r, "h_")))
+        if isinstance(ref, InvoiceKey) and ref.issue_date is not None:
+            by_invoice = {k: v for k, v in by_invoice.items() if v[0].issue_date == ref.issue_date}
+        if not by_invoice:
+            if isinstance(ref, InvoiceKey):
+                raise NotFoundError(f"no recorded invoice {ref.invoice_id!r} ({ref.type_code}) from {ref.seller} to "
+                                    f"{ref.buyer}" + (f" issued {ref.issue_date}" if ref.issue_date else ""))
+            raise NotFoundError(f"no recorded invoice #{ref}")
+        if len(by_invoice) > 1:
+            assert isinstance(ref, InvoiceKey)
+            raise ConfigError(f"invoice {ref.invoice_id!r} from {ref.seller} to {ref.buyer} was issued more than "
+                              "once; give its issue date")
+        inv, entries = next(iter(by_invoice.values()))
+        # a second statement only for an invoice with delivery attempts (attempts are only ever added: it
+        # may see one that came after the first statement, never miss one the invoice row reflects)
+        sent = self._autocommit_rows(_Q_ATTEMPTS_BY_INVOICE, {"pk": inv.id}) if inv.has_attempts else ()
+        return InvoiceStatus(_record_from_row(inv), tuple(sorted(entries, key=_history_sort_key)),
+                             tuple(_attempt_from_row(a) for a in sent))
+
+    def _autocommit_rows(self, query: sa.Select[Any], params: dict[str, Any]) -> Sequence[Any]:
+        for attempt in (1, 2):
+            conn = getattr(self._reader, "conn", None)
+            if conn is None or conn.closed or conn.invalidated:
+                conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                self._reader.conn = conn
+                with self._readers_lock:
+                    self._readers.append(conn)
+            try:
+                return conn.execute(query, params).all()
+            except sa.exc.DBAPIError as exc:
+                self._reader.conn = None
+                with self._readers_lock:
+                    self._readers.remove(conn)
+                conn.close()
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
     def history(self, ref: InvoiceKey | InvoiceRecord | int) -> tuple[HistoryEntry, ...]:
         return self.status(ref).history
@@ -1423,11 +1616,66 @@ class Tracker:
         return {str(s): int(n) for s, n in rows}
 
 
-_Q_INVOICE_BY_PK: Final = sa.select(t_inv).where(t_inv.c.id == sa.bindparam("pk"))
-_Q_INVOICE_BY_KEY: Final = sa.select(t_inv).where(
+_HAS_ATTEMPTS: Final = sa.exists().where(t_att.c.invoice_id == t_inv.c.id).label("has_attempts")
+_Q_INVOICE_BY_PK: Final = sa.select(t_inv, _HAS_ATTEMPTS).where(t_inv.c.id == sa.bindparam("pk"))
+_Q_INVOICE_BY_KEY: Final = sa.select(t_inv, _HAS_ATTEMPTS).where(
     t_inv.c.invoice_no == sa.bindparam("no"), t_inv.c.seller == sa.bindparam("seller"),
     t_inv.c.buyer == sa.bindparam("buyer"), t_inv.c.type_code == sa.bindparam("type"))
+_ATTEMPT_ORDER: Final = (t_att.c.started_at, t_att.c.attempt, t_att.c.id)
+_Q_ATTEMPTS_BY_INVOICE: Final = sa.select(t_att).where(t_att.c.invoice_id == sa.bindparam("pk")).order_by(
+    *_ATTEMPT_ORDER)
+_Q_ATTEMPTS_BY_RESPONSE: Final = sa.select(t_att).where(t_att.c.response_row == sa.bindparam("pk")).order_by(
+    *_ATTEMPT_ORDER)
+_Q_ATTEMPT_SEEN: Final = sa.select(t_att.c.id).where(
+    t_att.c.message_id == sa.bindparam("mid"), t_att.c.attempt == sa.bindparam("n"),
+    t_att.c.started_at == sa.bindparam("at"))
+
+
+def _attach_attempts(conn: sa.Connection, pairs: list[dict[str, Any]]) -> None:
+    """Sent responses (``b_id``) now answer invoices (``b_inv``): so do their delivery attempts."""
+    if pairs:
+        conn.execute(t_att.update().where(t_att.c.response_row == sa.bindparam("b_id"))
+                     .values(invoice_id=sa.bindparam("b_inv")), pairs)
+
+
+def _transport_allowed(current: str | None, new: TransportState) -> bool:
+    cur = None if current is None else TransportState(current)
+    return new is cur or new in TRANSPORT_TRANSITIONS[cur]
+
+
+def _attempt_detail(a: SenderAttempt) -> str:
+    """What the invoice's ``transport_detail`` says after an attempt."""
+    if a.receipt_message_id is not None:
+        return f"receipt {a.receipt_message_id}"
+    parts = [f"HTTP {a.http_status}" if a.http_status is not None else None, a.error_code, a.error_detail, a.error]
+    return f"attempt {a.number}: " + (", ".join(p for p in parts if p) or str(getattr(a.outcome, "value", a.outcome)))
+
+
+def _attempt_from_row(r: Any) -> TransportAttempt:
+    return TransportAttempt(
+        pk=r.id, invoice_pk=r.invoice_id, response_pk=r.response_row, message_id=r.message_id, number=r.attempt,
+        started_at=r.started_at, duration=r.duration, url=r.url, http_status=r.http_status, outcome=r.outcome,
+        error_code=r.error_code, error_detail=r.error_detail, error=r.error, receipt_message_id=r.receipt_message_id)
 _Q_HISTORY: Final = sa.select(*_HISTORY_COLS).where(t_resp.c.invoice_id == sa.bindparam("pk"))
+_STATUS_JOIN: Final = t_inv.outerjoin(t_resp, t_resp.c.invoice_id == t_inv.c.id)
+_STATUS_COLS: Final = [*t_inv.columns, _HAS_ATTEMPTS, *(c.label(f"h_{c.name}") for c in _HISTORY_COLS)]
+_Q_STATUS_BY_PK: Final = sa.select(*_STATUS_COLS).select_from(_STATUS_JOIN).where(t_inv.c.id == sa.bindparam("pk"))
+_Q_STATUS_BY_KEY: Final = sa.select(*_STATUS_COLS).select_from(_STATUS_JOIN).where(
+    t_inv.c.invoice_no == sa.bindparam("no"), t_inv.c.seller == sa.bindparam("seller"),
+    t_inv.c.buyer == sa.bindparam("buyer"), t_inv.c.type_code == sa.bindparam("type"))
+
+
+class _Prefixed:
+    """A joined row read through the names of one side (``h_id`` seen as ``id``)."""
+
+    __slots__ = ("_prefix", "_row")
+
+    def __init__(self, row: Any, prefix: str) -> None:
+        self._row = row
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, self._prefix + name)
 _SETTLE_INV_COLS: Final = (t_inv.c.id, t_inv.c.invoice_no, t_inv.c.seller, t_inv.c.buyer, t_inv.c.type_code,
                            t_inv.c.issue_date, t_inv.c.direction, t_inv.c.status, t_inv.c.status_since,
                            t_inv.c.status_response, t_inv.c.first_response_at)

@@ -24,6 +24,7 @@ __all__ = [
     "NewInvoice",
     "Outcome",
     "OverdueInvoice",
+    "TransportAttempt",
     "TransportEvidence",
 ]
 
@@ -231,11 +232,60 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class TransportAttempt:
+    """One attempt to deliver a message we sent (an invoice, or a response on the buyer's side): one POST
+    of its AS4 message and what came back, as the sender reported it.
+
+    ``response_pk`` is None when the message was the invoice itself; otherwise it names the response we
+    sent (``invoice_pk`` is then the invoice it answers, None while it matches no invoice). ``outcome`` is
+    the sender's verdict on this attempt (:class:`peppol_response.as4.sender.AttemptOutcome` values):
+    ``receipted`` (a verified receipt), ``retryable`` (no verdict: timeout, reset, 5xx, HTML; the same
+    bytes go again), ``refused`` (an ebMS error, or a receipt that does not verify) or ``failed`` (a local
+    failure no retry helps).
+    """
+
+    pk: int
+    invoice_pk: int | None
+    response_pk: int | None
+    message_id: str
+    """The AS4 MessageId: the same on every retry of one message."""
+    number: int
+    """1 for the first POST of the message, 2 for the first retry, ..."""
+    started_at: dt.datetime
+    duration: float | None
+    """Seconds."""
+    url: str
+    http_status: int | None
+    outcome: str
+    error_code: str | None
+    """The ebMS error code (``EBMS:0004`` ...) of a refusal."""
+    error_detail: str | None
+    """The ebMS ErrorDetail (``PEPPOL:NOT_SERVICED`` ...)."""
+    error: str | None
+    receipt_message_id: str | None
+    """The MessageId of the receipt that came back."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pk": self.pk, "invoice_pk": self.invoice_pk, "response_pk": self.response_pk,
+            "message_id": self.message_id, "number": self.number, "started_at": _iso(self.started_at),
+            "duration": self.duration, "url": self.url, "http_status": self.http_status, "outcome": self.outcome,
+            "error_code": self.error_code, "error_detail": self.error_detail, "error": self.error,
+            "receipt_message_id": self.receipt_message_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class InvoiceStatus:
-    """An invoice's current status and its full history (every response, in issue order)."""
+    """An invoice's current status and its full history (every response, in issue order).
+
+    ``transport`` holds every attempt to deliver the invoice (when we sent it) and the responses we sent
+    for it, in the order they were made (:meth:`~peppol_response.tracker.Tracker.attempt_recorder`).
+    """
 
     invoice: InvoiceRecord
     history: tuple[HistoryEntry, ...]
+    transport: tuple[TransportAttempt, ...] = ()
 
     @property
     def state(self) -> State | None:
@@ -252,7 +302,8 @@ class InvoiceStatus:
         return counted[-1] if counted else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"invoice": self.invoice.to_dict(), "history": [h.to_dict() for h in self.history]}
+        return {"invoice": self.invoice.to_dict(), "history": [h.to_dict() for h in self.history],
+                "transport": [a.to_dict() for a in self.transport]}
 
 
 @dataclass(frozen=True, slots=True)

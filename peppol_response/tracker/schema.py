@@ -2,10 +2,14 @@
 
 Every column and index carries the schema version that introduced it (``info={"since": n}``; 1
 when absent). A migration creates tables as they were at its version and adds later columns with
-``ALTER TABLE ... ADD COLUMN``, so a store created by an old release upgrades in place. Applied versions
-are rows of ``pr_schema_version``; :func:`migrate` applies the missing ones in order, in one transaction
-(DDL is transactional on both SQLite and PostgreSQL), under a lock (PostgreSQL advisory lock;
-SQLite's write lock), so several processes may open the same store at once.
+``ALTER TABLE ... ADD COLUMN``, so a store created by an old release upgrades in place. The migrations
+are :class:`peppol_response.db.Migration` steps of the component ``tracker``, applied by
+:func:`peppol_response.db.migrate` (in order, in one transaction, under a lock) and recorded in the
+shared ``pr_migration`` table, like the AS4 inbound store's.
+
+Releases before that kept the tracker's versions in a table of its own, ``pr_schema_version``; the first
+:func:`migrate` of such a store carries its rows (version, description, time applied) over into
+``pr_migration`` and drops it, in the same transaction as the migrations that follow.
 
 Times are naive UTC datetimes; dates are dates. Every table name starts with ``pr_`` so the tracker can
 share a database with an application.
@@ -13,16 +17,17 @@ share a database with an application.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Final
 
 import sqlalchemy as sa
 
-from ..errors import StoreError
+from .. import db
+from ..db import Migration
 
-__all__ = ["LATEST", "MIGRATIONS", "metadata", "migrate", "schema_version"]
+__all__ = ["COMPONENT", "LATEST", "MIGRATIONS", "metadata", "migrate", "schema_version"]
+
+COMPONENT: Final = "tracker"
+"""The tracker's name in ``pr_migration``."""
 
 metadata = sa.MetaData()
 
@@ -33,14 +38,6 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 def _since(version: int) -> dict[str, int]:
     return {"since": version}
 
-
-schema_version_table = sa.Table(
-    "pr_schema_version",
-    metadata,
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("description", sa.String, nullable=False),
-    sa.Column("applied_at", sa.DateTime, nullable=False),
-)
 
 invoices = sa.Table(
     "pr_invoice",
@@ -180,6 +177,33 @@ outbox = sa.Table(
 )
 sa.Index("ix_pr_outbox_due", outbox.c.state, outbox.c.next_attempt_at, info=_since(2))
 
+transport_attempts = sa.Table(
+    "pr_transport_attempt",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    # what travelled: an invoice we sent (response_row NULL), or a response we sent (response_row set;
+    # invoice_id is then the invoice it answers, NULL while it is an orphan)
+    sa.Column("invoice_id", Id),
+    sa.Column("response_row", Id),
+    sa.Column("message_id", sa.String, nullable=False),  # the AS4 MessageId (the same on every retry)
+    sa.Column("attempt", sa.Integer, nullable=False),  # 1 for the first POST of the message
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("duration", sa.Float),  # seconds
+    sa.Column("url", sa.String, nullable=False),
+    sa.Column("http_status", sa.Integer),
+    sa.Column("outcome", sa.String, nullable=False),  # receipted | retryable | refused | failed
+    sa.Column("error_code", sa.String),  # ebMS error code (EBMS:0004 ...)
+    sa.Column("error_detail", sa.String),  # ebMS ErrorDetail (PEPPOL:NOT_SERVICED ...)
+    sa.Column("error", sa.String),
+    sa.Column("receipt_message_id", sa.String),
+    sa.Column("recorded_at", sa.DateTime, nullable=False),
+    # the same attempt handed over twice is stored once; a later resend of the message starts again at 1
+    sa.UniqueConstraint("message_id", "attempt", "started_at", name="uq_pr_transport_attempt"),
+    info=_since(3),
+)
+sa.Index("ix_pr_transport_attempt_invoice", transport_attempts.c.invoice_id, info=_since(3))
+sa.Index("ix_pr_transport_attempt_response", transport_attempts.c.response_row, info=_since(3))
+
 
 def _version_of(item: sa.Table | sa.Column[object] | sa.Index) -> int:
     return int(item.info.get("since", 1))
@@ -241,49 +265,61 @@ def _m2(conn: sa.Connection) -> None:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Migration:
-    version: int
-    description: str
-    apply: Callable[[sa.Connection], None]
+def _m3(conn: sa.Connection) -> None:
+    _create_table_as_of(conn, transport_attempts, 3)
+    _create_indexes(conn, 3)
 
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "invoices, responses and events", _m1),
     Migration(2, "webhooks and their outbox; R006 clock start; status and overdue indexes", _m2),
+    Migration(3, "transport history: every attempt to send an invoice or a response", _m3),
 )
 LATEST: Final = MIGRATIONS[-1].version
 
+# Where releases before pr_migration kept the tracker's versions (read once, then dropped).
+_legacy_versions = sa.Table(
+    "pr_schema_version",
+    sa.MetaData(),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("description", sa.String, nullable=False),
+    sa.Column("applied_at", sa.DateTime, nullable=False),
+)
+
+
+def _legacy_version(conn: sa.Connection) -> int | None:
+    """The highest version in ``pr_schema_version``; None when the table is not there."""
+    if not sa.inspect(conn).has_table(_legacy_versions.name):
+        return None
+    return int(conn.execute(sa.select(sa.func.max(_legacy_versions.c.version))).scalar() or 0)
+
+
+def _adopt_legacy_versions(conn: sa.Connection) -> None:
+    """Carry ``pr_schema_version``'s rows over into ``pr_migration`` (what is not there yet), then drop it."""
+    if not sa.inspect(conn).has_table(_legacy_versions.name):
+        return
+    mt = db.migrations_table
+    have = set(conn.execute(sa.select(mt.c.version).where(mt.c.component == COMPONENT)).scalars())
+    rows = conn.execute(sa.select(_legacy_versions).order_by(_legacy_versions.c.version)).all()
+    carried = [{"component": COMPONENT, "version": r.version, "description": r.description,
+                "applied_at": r.applied_at} for r in rows if r.version not in have]
+    if carried:
+        conn.execute(mt.insert(), carried)
+    _legacy_versions.drop(conn)
+
 
 def schema_version(conn: sa.Connection) -> int:
-    """The highest applied version (0 for an empty database)."""
-    if not sa.inspect(conn).has_table(schema_version_table.name):
-        return 0
-    found = conn.execute(sa.select(sa.func.max(schema_version_table.c.version))).scalar()
-    return int(found or 0)
-
-
-_PG_MIGRATION_LOCK: Final = 0x70725F6D6967  # "pr_mig"
+    """The tracker's highest applied version (0 for an empty database), also in a store not adopted yet."""
+    found = db.migration_version(conn, COMPONENT)
+    if found == 0:
+        found = _legacy_version(conn) or 0
+    return found
 
 
 def migrate(engine: sa.Engine, target: int | None = None) -> int:
     """Apply the missing migrations up to ``target`` (default: the latest); return the version reached.
 
-    Refuses a store newer than this code knows (a downgrade would lose data).
+    Adopts a store whose versions are in ``pr_schema_version``; refuses a store newer than this code
+    knows (a downgrade would lose data): :class:`~peppol_response.errors.StoreError`.
     """
-    goal = LATEST if target is None else target
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-        schema_version_table.create(conn, checkfirst=True)
-        current = schema_version(conn)
-        if current > LATEST:
-            raise StoreError(f"the tracker store has schema version {current}; this release knows up to {LATEST}")
-        for m in MIGRATIONS:
-            if current < m.version <= goal:
-                m.apply(conn)
-                conn.execute(schema_version_table.insert().values(
-                    version=m.version, description=m.description,
-                    applied_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
-                current = m.version
-    return current
+    return db.migrate(engine, COMPONENT, MIGRATIONS, target, adopt=_adopt_legacy_versions)

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from peppol_response.as4.sender import Attempt, AttemptOutcome
 from peppol_response.cli import cli
+from peppol_response.tracker import Tracker
 
 from ..tracker.conftest import BUYER, SELLER, response
 
@@ -74,3 +76,30 @@ def test_track_commands(tmp_path: Path) -> None:
     code, out = run("ingest", str(bad), db=db)
     assert code == 1
     assert "error" in out
+
+
+def test_history_shows_the_transport_attempts(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    with Tracker(db) as t:
+        rec = t.record_invoice(seller=SELLER, buyer=BUYER, invoice_id="INV-9", issue_date=dt.date(2026, 3, 2),
+                               transport_state="queued")
+        record = t.attempt_recorder(rec)
+        t0 = dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)
+        record(Attempt(1, "out-9@ap", "https://ap.example/as4", t0, 0.1, AttemptOutcome.RETRYABLE, 502,
+                       "HTTP 502 with text/html: not an AS4 signal", "EBMS:0301"))
+        record(Attempt(2, "out-9@ap", "https://ap.example/as4", t0 + dt.timedelta(seconds=2), 0.2,
+                       AttemptOutcome.RECEIPTED, 200, receipt_message_id="rcpt-9@them"))
+    code, out = run("history", "--invoice", str(rec.pk), db=db)
+    assert code == 0
+    assert "(nothing)" in out  # no response yet
+    table = out.split("transport attempts:", 1)[1].splitlines()
+    rows = [ln.split() for ln in table if ln.startswith("invoice")]
+    assert [(r[1], r[2], r[5], r[6]) for r in rows] == [("out-9@ap", "1", "502", "retryable"),
+                                                        ("out-9@ap", "2", "200", "receipted")]
+    assert "rcpt-9@them" in rows[1]
+    assert "EBMS:0301" in rows[0]
+    code, out = run("history", "--invoice", str(rec.pk), "--json", db=db)
+    data = json.loads(out)
+    assert data["invoice"]["transport_state"] == "receipted"
+    assert [(a["number"], a["outcome"], a["http_status"], a["receipt_message_id"]) for a in data["transport"]] == [
+        (1, "retryable", 502, None), (2, "receipted", 200, "rcpt-9@them")]

@@ -166,6 +166,7 @@ def _check_demo_output(out: str) -> None:
     assert "refused by the buyer's own tracker, nothing sent: [OP-BR111-R005]" in out
     assert "this response ignored under OP-BR111-R005" in out
     assert "AB  not sent: NotServiced." in out
+    assert "seller's transport history: attempt 1: receipted (HTTP 200)" in out
     assert "the seller's tracker says: PD (final)" in out
     assert out.count("at the seller's AP: valid (T111 rules)") == 7
     assert "demo finished: every step passed" in out

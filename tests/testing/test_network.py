@@ -93,6 +93,7 @@ def test_a_buyer_not_registered_for_invoices(tmp_path: Path, key_cache: KeyCache
         record = net.seller.tracker.list_invoices(direction="outbound")[0]
         assert record.transport_state is not None
         assert record.transport_state.value == "failed"
+        assert net.seller.tracker.transport_history(record) == ()  # discovery said no: nothing was attempted
     assert (tmp_path / "net" / "participants" / "seller" / "tracker.db").exists()
     assert (tmp_path / "net" / "pki" / "manifest.json").exists()
 
@@ -127,6 +128,13 @@ def test_invoice_is_recorded_on_both_sides_with_its_transport_evidence(seller: P
     assert mine.transport_state is not None
     assert mine.transport_state.value == "receipted"
     assert (mine.as4_message_id, mine.sbdh_instance_id) == (invoice.message_id, invoice.sbdh_instance_id)
+    # the seller's access point reported its attempt to the seller's tracker as it happened
+    (attempt,) = seller.status(invoice).transport
+    assert (attempt.response_pk, attempt.message_id, attempt.number, attempt.outcome, attempt.http_status) == (
+        None, invoice.message_id, 1, "receipted", 200)
+    assert attempt.receipt_message_id == invoice.receipt_message_id
+    assert attempt.url == buyer.access_point.url
+    assert mine.delivered_at == attempt.started_at
     theirs = buyer.tracker.invoice(invoice.key)
     assert theirs.direction == "inbound"
     assert theirs.as4_message_id == invoice.message_id
@@ -146,6 +154,12 @@ def test_a_response_travels_back_with_evidence_from_both_access_points(seller: P
     assert sent.delivered, sent.error
     assert sent.recorded is not None
     assert sent.recorded.outcome.value == "stored"  # the buyer's own tracker keeps what it sent
+    (attempt,) = buyer.tracker.transport_history(sent.recorded)  # and how it went out
+    assert (attempt.message_id, attempt.outcome, attempt.receipt_message_id) == (
+        sent.message_id, "receipted", sent.receipt_message_id)
+    assert buyer.status(invoice).transport == (attempt,)
+    assert buyer.status(invoice).history[-1].transport_state is not None
+    assert buyer.status(invoice).history[-1].transport_state.value == "receipted"
     entry = sent.seller_entry
     assert entry is not None
     assert entry.state is State.UQ

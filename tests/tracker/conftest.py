@@ -1,11 +1,11 @@
-"""Fixtures for the tracker tests: the same tests run on SQLite and on PostgreSQL."""
+"""Fixtures for the tracker tests: the same tests run on SQLite and on PostgreSQL (``store_url``, in
+``tests/conftest.py``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -25,14 +25,6 @@ SELLER = "0088:7300010000001"
 BUYER = "0088:7300010000002"
 
 _counter = itertools.count()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty store: a SQLite file, or a fresh PostgreSQL schema (skipped when unreachable)."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'tracker.db'}"
-    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture

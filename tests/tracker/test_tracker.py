@@ -393,3 +393,46 @@ def test_a_response_in_its_sbdh_envelope_records_the_instance_identifier(tracker
     assert h.evidence.sbdh_instance_id == "8d5c1e7a-0000-4000-8000-000000000001"
     assert (h.evidence.as4_message_id, h.evidence.sender_ap) == ("in-1@ap", "PNO000001")
     assert tracker.ingest(model).outcome is Outcome.DUPLICATE  # the envelope is not part of the identity
+
+
+def test_status_by_key_pk_and_record_agree_with_the_history(tracker: Tracker) -> None:
+    doc = unique()
+    pk = record(tracker, doc)
+    empty = tracker.status(pk)
+    assert (empty.invoice.pk, empty.invoice.status, empty.history) == (pk, None, ())
+    tracker.ingest(response(f"{doc}-2", "AP", doc=doc, day=D + dt.timedelta(days=2)))
+    tracker.ingest(response(f"{doc}-1", "AB", doc=doc))
+    by_pk = tracker.status(pk)
+    assert [e.state for e in by_pk.history] == [State.AB, State.AP]
+    assert by_pk.invoice.status is State.AP
+    assert tracker.status(InvoiceKey(SELLER, BUYER, doc)) == by_pk
+    assert tracker.status(InvoiceKey(SELLER, BUYER, doc, issue_date=D)) == by_pk
+    assert tracker.status(by_pk.invoice) == by_pk
+    with pytest.raises(NotFoundError, match="issued 2026-03-03"):
+        tracker.status(InvoiceKey(SELLER, BUYER, doc, issue_date=D + dt.timedelta(days=1)))
+    with pytest.raises(NotFoundError, match="#"):
+        tracker.status(10**9)
+    with pytest.raises(ConfigError, match="InvoiceKey"):
+        tracker.status("INV-1")  # type: ignore[arg-type]
+    record(tracker, doc, issue_date=D + dt.timedelta(days=5))
+    with pytest.raises(ConfigError, match="issue date"):
+        tracker.status(InvoiceKey(SELLER, BUYER, doc))
+    assert tracker.status(InvoiceKey(SELLER, BUYER, doc, issue_date=D)) == by_pk
+
+
+def test_status_survives_a_dropped_postgresql_connection(postgres_url: str) -> None:
+    import sqlalchemy as sa
+
+    with Tracker(postgres_url) as t:
+        doc = unique()
+        pk = record(t, doc)
+        t.ingest(response(f"{doc}-1", "AB", doc=doc))
+        assert t.status(pk).invoice.status is State.AB
+        reader = t._reader.conn  # the thread's autocommit read connection
+        backend = reader.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        killer = sa.create_engine(postgres_url)
+        with killer.begin() as conn:
+            assert conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": backend}).scalar()
+        killer.dispose()
+        assert t.status(pk).invoice.status is State.AB  # run again on a fresh connection
+        assert t._reader.conn is not reader

@@ -3,6 +3,7 @@ against it: exit statuses 0 / 1 / 2 and the JSON result."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -79,8 +80,8 @@ def test_send_and_serve(test_pki: TestPki, served: tuple[str, Path]) -> None:
     assert out["receiver"] == "iso6523-actorid-upis::0088:7300010000002"
     message_id = str(out["message_id"])
     deadline = time.monotonic() + 10
-    while not (tmp / "inbox" / f"{message_id}.xml").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while not (tmp / "inbox" / f"{message_id}.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the metadata is written after the payload
     assert (tmp / "inbox" / f"{message_id}.xml").exists()
     meta = json.loads((tmp / "inbox" / f"{message_id}.json").read_text())
     assert meta["sending_ap"] == "PXX000001"
@@ -97,6 +98,54 @@ def test_send_and_serve(test_pki: TestPki, served: tuple[str, Path]) -> None:
     assert (code, out["error"], len(out["attempts"])) == (2, "transport", 2)  # type: ignore[arg-type]
     code, out = _send(test_pki, url, tmp / "missing.xml")
     assert code == 2
+
+
+def test_send_with_tracker_keeps_the_attempts_and_guards_the_order(test_pki: TestPki, served: tuple[str, Path]) -> None:
+    from peppol_response.process import State
+    from peppol_response.tracker import InvoiceKey, Tracker, TransportState
+
+    url, tmp = served
+    db = f"sqlite:///{tmp / 'buyer.db'}"
+    seller, buyer = "0088:7300010000002", "0088:7300010000001"
+    doc = tmp / "response.xml"
+    doc.write_bytes(OWN_RESPONSE)
+    # the buyer has not recorded the invoice it answers: the tracker says so, nothing is sent
+    code, out = _send(test_pki, url, doc, "--tracker", db)
+    assert (code, out["error"]) == (2, "tracker"), out
+    with Tracker(db) as t:
+        t.record_invoice(seller=seller, buyer=buyer, invoice_id="INV-1", issue_date=dt.date(2026, 3, 1),
+                         direction="inbound")
+    code, out = _send(test_pki, url, doc, "--tracker", db)
+    assert code == 0, out
+    with Tracker(db) as t:
+        st = t.status(InvoiceKey(seller, buyer, "INV-1"))
+        assert st.invoice.status is State.AB
+        assert [e.transport_state for e in st.history] == [TransportState.RECEIPTED]
+        assert [(a.message_id, a.outcome) for a in st.transport] == [(out["message_id"], "receipted")]
+        # PD is final: a later AB breaks OP-BR111 and is refused before anything is sent
+        t.record_sent(OWN_RESPONSE.replace(b"resp-1", b"resp-2").replace(b">AB<", b">PD<")
+                      .replace(b"2026-03-02", b"2026-03-03"), transport_state=None)
+    late = tmp / "late.xml"
+    late.write_bytes(OWN_RESPONSE.replace(b"resp-1", b"resp-3").replace(b"2026-03-02", b"2026-03-04"))
+    code, out = _send(test_pki, url, late, "--tracker", db)
+    assert (code, out["error"], out["rule"]) == (1, "order", "OP-BR111-R004"), out
+    with Tracker(db) as t:
+        assert len(t.transport_history(InvoiceKey(seller, buyer, "INV-1"))) == 1
+
+
+def test_send_invoice_with_tracker_records_a_refused_attempt(test_pki: TestPki, served: tuple[str, Path]) -> None:
+    from peppol_response.tracker import Tracker, TransportState
+
+    url, tmp = served
+    db = f"sqlite:///{tmp / 'seller.db'}"
+    invoice = ROOT / "examples" / "invoices" / "invoice-380.xml"
+    code, out = _send(test_pki, url, invoice, "--tracker", db)  # the receiver serves Invoice Responses only
+    assert (code, out["error"]) == (1, "refused"), out
+    with Tracker(db) as t:
+        [record] = t.list_invoices()
+        assert record.transport_state is TransportState.FAILED
+        [attempt] = t.transport_history(record)
+        assert (attempt.outcome, attempt.error_code, attempt.message_id) == ("refused", "EBMS:0004", out["message_id"])
 
 
 def test_serve_runs_without_uvloop_and_httptools(test_pki: TestPki, tmp_path: Path) -> None:
