@@ -199,6 +199,21 @@ def _start(gc: GroupCommit, journal: Journal, names: list[str], outcome: dict[st
     return threads
 
 
+def _burst(gc: GroupCommit, journal: Journal, first: str, names: list[str],
+           fail: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """``first`` calls and is held inside its commit; ``names`` call meanwhile and queue; then all finish."""
+    journal.gate = threading.Event()
+    outcome: dict[str, Any] = {}
+    leader = _start(gc, journal, [first], outcome)
+    assert journal.entered.wait(30)  # the first caller is committing; everyone else now queues
+    rest = _start(gc, journal, names, outcome, fail)
+    _wait_queued(gc, len(names))
+    journal.gate.set()
+    for t in leader + rest:
+        t.join(30)
+    return outcome
+
+
 def test_alone_a_caller_commits_at_once_and_gets_its_result() -> None:
     journal = Journal()
     gc = GroupCommit(journal.transaction)
@@ -210,17 +225,9 @@ def test_alone_a_caller_commits_at_once_and_gets_its_result() -> None:
 
 def test_callers_arriving_during_a_commit_share_the_next_one_in_key_order() -> None:
     journal = Journal()
-    journal.gate = threading.Event()
     gc = GroupCommit(journal.transaction)
-    outcome: dict[str, Any] = {}
-    first = _start(gc, journal, ["m-first"], outcome)
-    assert journal.entered.wait(30)  # the first caller is committing; everyone else now queues
     names = [f"m-{i:02d}" for i in range(12, 0, -1)]
-    rest = _start(gc, journal, names, outcome)
-    _wait_queued(gc, len(names))
-    journal.gate.set()
-    for t in first + rest:
-        t.join(30)
+    outcome = _burst(gc, journal, "m-first", names)
     assert outcome == {n: f"done {n}" for n in ["m-first", *names]}
     assert journal.transactions == [["m-first"], sorted(names)]  # one shared commit, row locks in key order
     assert sorted(journal.committed) == sorted(["m-first", *names])
@@ -229,17 +236,9 @@ def test_callers_arriving_during_a_commit_share_the_next_one_in_key_order() -> N
 
 def test_a_batch_is_capped_and_the_oldest_waiting_caller_leads_the_next() -> None:
     journal = Journal()
-    journal.gate = threading.Event()
     gc = GroupCommit(journal.transaction, max_batch=4)
-    outcome: dict[str, Any] = {}
-    first = _start(gc, journal, ["a"], outcome)
-    assert journal.entered.wait(30)
     names = [f"b{i}" for i in range(10)]
-    rest = _start(gc, journal, names, outcome)
-    _wait_queued(gc, len(names))
-    journal.gate.set()
-    for t in first + rest:
-        t.join(30)
+    outcome = _burst(gc, journal, "a", names)
     assert len(outcome) == 11
     assert [len(t) for t in journal.transactions] == [1, 4, 4, 2]
     assert sorted(journal.committed) == sorted(["a", *names])
@@ -247,17 +246,8 @@ def test_a_batch_is_capped_and_the_oldest_waiting_caller_leads_the_next() -> Non
 
 def test_one_failing_work_fails_alone_and_nothing_is_committed_twice() -> None:
     journal = Journal()
-    journal.gate = threading.Event()
     gc = GroupCommit(journal.transaction)
-    outcome: dict[str, Any] = {}
-    first = _start(gc, journal, ["a"], outcome)
-    assert journal.entered.wait(30)
-    names = ["b", "c", "d", "e"]
-    rest = _start(gc, journal, names, outcome, fail=frozenset({"c"}))
-    _wait_queued(gc, len(names))
-    journal.gate.set()
-    for t in first + rest:
-        t.join(30)
+    outcome = _burst(gc, journal, "a", ["b", "c", "d", "e"], fail=frozenset({"c"}))
     assert isinstance(outcome["c"], StoreError)
     assert {n: outcome[n] for n in "abde"} == {n: f"done {n}" for n in "abde"}
     # the shared transaction failed (committed nothing); each work then ran in its own transaction

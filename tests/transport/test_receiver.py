@@ -81,14 +81,20 @@ def test_app_receipts_stores_first_and_delivers_once(test_pki: TestPki, tmp_path
     assert msg.attempt == 1
 
 
+def _delivered_once(pki: TestPki, url: str, handler: Recorder) -> tuple[Any, Sender, Any, Any, Any]:
+    """A receiver on the store at ``url`` and one message delivered to it: (receiver, sender, header, outbound,
+    result)."""
+    receiver = make_receiver(pki, store=url, handler=handler)
+    sender = make_sender(pki, DirectTransport(receiver))
+    sbd, header = sender.envelope(example())
+    out = sender.prepare(sbd, header, target(pki))
+    return receiver, sender, header, out, sender.deliver(out, URL)
+
+
 def test_duplicates_across_restarts_get_the_original_receipt(test_pki: TestPki, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'in.db'}"
     handler = Recorder()
-    first = make_receiver(test_pki, store=url, handler=handler)
-    sender = make_sender(test_pki, DirectTransport(first))
-    sbd, header = sender.envelope(example())
-    out = sender.prepare(sbd, header, target(test_pki))
-    r1 = sender.deliver(out, URL)
+    first, sender, header, out, r1 = _delivered_once(test_pki, url, handler)
     second = make_receiver(test_pki, store=url, handler=handler)  # another process, same store
     r2 = Sender(test_pki.ap("PXX000001"), trust=test_pki.ap_trust_store(), transport=DirectTransport(second)
                 ).deliver(out, URL)
@@ -107,13 +113,9 @@ def test_duplicates_across_restarts_get_the_original_receipt(test_pki: TestPki, 
 
 def test_a_retry_after_the_settings_changed_still_gets_the_original_receipt(test_pki: TestPki,
                                                                              tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'in.db'}"
     handler = Recorder()
-    before = make_receiver(test_pki, store=url, handler=handler)
-    sender = make_sender(test_pki, DirectTransport(before))
-    sbd, header = sender.envelope(example())
-    out = sender.prepare(sbd, header, target(test_pki))
-    first = sender.deliver(out, URL)
+    before, _, _, out, first = _delivered_once(test_pki, f"sqlite:///{tmp_path / 'in.db'}", handler)
+    url = f"sqlite:///{tmp_path / 'in.db'}"
     # restarted, no longer serving that participant nor that document type: a retry of what was stored
     # is answered with its receipt, a new message is refused
     for settings in (ReceiverSettings(served=frozenset({ParticipantId.of("0088:7300010000009")})),
