@@ -65,6 +65,23 @@ def document(size: int) -> bytes:
     return TEMPLATE % pad
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and all its live descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for t in Path(f"/proc/{p}/task").iterdir():
+                kids = (t / "children").read_text().split()
+                todo.extend(int(k) for k in kids)
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def crypto_floor(pki: object, repeat: int) -> float:
     """Seconds of the bare RSA-2048 operations of one message, both sides, on one core."""
     sender, receiver = pki.ap("PXX000001"), pki.ap("PXX000002")  # type: ignore[attr-defined]
@@ -152,12 +169,14 @@ def main() -> int:
         run(True)
         counter = iter(range(args.messages))
         threads = [threading.Thread(target=run, args=(False,)) for _ in range(args.senders)]
+        cpu_sender0, cpu_receiver0 = time.process_time(), process_cpu(serve.pid)
         t0 = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - t0
+        cpu_sender, cpu_receiver = time.process_time() - cpu_sender0, process_cpu(serve.pid) - cpu_receiver0
     finally:
         serve.terminate()
         try:
@@ -177,6 +196,10 @@ def main() -> int:
     print(f"  crypto floor {floor_rate:8.1f} messages/s   ({floor_s * 1000:.2f} ms of RSA-2048 per message on one "
           f"core, {cores} cores)")
     print(f"  ratio        {rate / floor_rate:8.3f}         (end to end / floor)")
+    n = max(1, len(latencies))
+    print(f"  CPU/message  sender {cpu_sender / n * 1000:.2f} ms, receiver {cpu_receiver / n * 1000:.2f} ms, together "
+          f"{(cpu_sender + cpu_receiver) / n * 1000:.2f} ms (RSA alone: {floor_s * 1000:.2f} ms; ratio "
+          f"{floor_s / ((cpu_sender + cpu_receiver) / n):.3f}, not skewed by other work)")
     print(f"  load average {os.getloadavg()[0]:.2f} (other work on this machine skews these figures)")
     return 0
 

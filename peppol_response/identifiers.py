@@ -79,6 +79,7 @@ _MAX_PROCESS: Final = 200
 _SCHEME_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _PARTICIPANT_RE: Final = re.compile(r"([0-9]{4}):(\S(?:.*\S)?)", re.DOTALL)
 _FORBIDDEN: Final = re.compile(r"[\x00-\x1f\x7f]")
+_SPACE: Final = re.compile(r"\s")  # the characters str.isspace() accepts (both use Py_UNICODE_ISSPACE)
 
 
 def is_seat_id(text: str) -> bool:
@@ -236,7 +237,7 @@ class DocumentTypeId(_Identifier):
         if self.scheme.lower() not in (DOCTYPE_SCHEME, DOCTYPE_WILDCARD_SCHEME):
             raise IdentifierError(self.kind, str(self), f"must use the scheme {DOCTYPE_SCHEME} or "
                                   f"{DOCTYPE_WILDCARD_SCHEME}")
-        if any(c.isspace() for c in self.value):
+        if _SPACE.search(self.value):
             raise IdentifierError(self.kind, str(self), "contains white space")
 
     @classmethod

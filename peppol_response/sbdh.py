@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+import threading
 import uuid
 from dataclasses import dataclass
 from typing import Final
@@ -169,7 +170,22 @@ def endpoints_of(payload: etree._Element) -> tuple[ParticipantId | None, Partici
 
 # --- writing -------------------------------------------------------------------------------------------------
 
+_parsed = threading.local()
+_MEMO_MAX: Final = 1024 * 1024
+
+
 def _payload_root(payload: bytes | etree._Element) -> etree._Element:
+    """The payload's root element. Bytes are parsed once for the usual ``header_for`` + ``wrap`` sequence:
+    each thread remembers its last parse of a ``bytes`` object (immutable; held, so its identity cannot be
+    reused) of up to 1 MiB. The trees are only read here, never changed."""
+    if isinstance(payload, bytes) and len(payload) <= _MEMO_MAX:
+        last = getattr(_parsed, "last", None)
+        if last is not None and last[0] is payload:
+            root: etree._Element = last[1]
+            return root
+        root = parse_xml(payload, what="business document", max_depth=None)
+        _parsed.last = (payload, root)
+        return root
     if isinstance(payload, (bytes, bytearray)):
         return parse_xml(bytes(payload), what="business document", max_depth=None)
     if not isinstance(payload, etree._Element):
@@ -304,7 +320,10 @@ def _payload_text(payload: bytes | etree._Element) -> bytes:
     if match is None:  # pragma: no cover - a parsed document always has a start tag
         raise EnvelopeError("cannot find the payload's root element", field="payload")
     start = match.end() - len(match.group(1))
-    raw = _EPILOG.sub(b"", raw[start:])
+    if isinstance(payload, etree._Element) or root.getnext() is not None:
+        raw = _EPILOG.sub(b"", raw[start:])
+    else:  # nothing follows the root element but the white space stripped above: no epilog to search for
+        raw = raw[start:]
     if None not in root.nsmap:
         # Keep the envelope's default namespace out of the payload's scope.
         name_end = len(match.group(1))

@@ -6,7 +6,8 @@
     serve(ServeConfig(...), host="0.0.0.0", port=8443, workers=2, tls=("cert.pem", "key.pem"))
 
 ``peppol-response serve`` builds a :class:`ServeConfig` from its options and runs :func:`serve`: uvicorn
-with TLS 1.2+, a guard against slow request headers (:class:`GuardedH11Protocol`), and N worker
+with TLS 1.2+, a guard against slow and oversized request heads (:class:`GuardedHttpToolsProtocol`, or
+:class:`GuardedH11Protocol` without httptools), uvloop when installed, and N worker
 processes that each open the same store (SQLite for one host, PostgreSQL for several processes/hosts)
 and each run a delivery worker. The default delivery handler (:class:`InboxHandler`) validates the
 document when the validation package is available, keeps it in an inbox folder and ingests Invoice
@@ -39,6 +40,7 @@ from .identifiers import INVOICE_RESPONSE, DocumentTypeId, ParticipantId, Proces
 __all__ = [
     "CONFIG_ENV",
     "GuardedH11Protocol",
+    "GuardedHttpToolsProtocol",
     "InboxHandler",
     "JsonLogFormatter",
     "ServeConfig",
@@ -179,6 +181,8 @@ class InboxHandler:
             "sbdh_instance_id": msg.sbdh_instance_id, "sending_ap": msg.from_party,
             "receipt_message_id": msg.receipt_message_id,
         }
+        if not (self.validate or self.inbox is not None or self._tracker is not None or self._tracker_url):
+            return  # nothing configured to receive it: the message stays in the store, marked delivered
         try:
             document: bytes | None = msg.document()
         except (EnvelopeError, ParseError) as exc:
@@ -317,11 +321,52 @@ try:  # uvicorn is a dependency; the guard class is defined only where it can be
 except ImportError:  # pragma: no cover
     _H11Protocol = object  # type: ignore[assignment,misc]
 
+try:  # httptools is optional (a dependency where it builds): the faster HTTP/1.1 parser, in C
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _HttpToolsProtocol
 
-class GuardedH11Protocol(_H11Protocol):
-    """uvicorn's h11 protocol plus a deadline for request *headers*: a connection that has not sent a
-    complete request head within ``header_timeout`` seconds of connecting (or of its previous response)
-    is closed. uvicorn alone waits forever for slow headers (slowloris); bodies are timed by the app."""
+    HAVE_HTTPTOOLS = True
+except ImportError:  # pragma: no cover - exercised by the test that hides httptools
+    _HttpToolsProtocol = object  # type: ignore[assignment,misc]
+    HAVE_HTTPTOOLS = False
+
+MAX_REQUEST_HEAD: Final = 64 * 1024
+"""Bytes a request line and headers may take (both protocols); more gets 400 and the connection closed."""
+
+
+class _HeadDeadline:
+    """The header deadline both guarded protocols share: a connection that has not sent a complete request
+    head within ``header_timeout`` seconds of connecting (or of its previous response) is closed. uvicorn
+    alone waits forever for slow headers (slowloris); bodies are timed by the app."""
+
+    config: Any
+    loop: Any
+    transport: Any
+    client: Any
+
+    def _pr_arm(self) -> None:
+        timeout = float(getattr(self.config, "pr_header_timeout", 15.0))
+        old = getattr(self, "_pr_timer", None)
+        if old is not None:
+            old.cancel()
+        self._pr_timer = self.loop.call_later(timeout, self._pr_expire)
+
+    def _pr_waiting_for_head(self) -> bool:
+        raise NotImplementedError
+
+    def _pr_expire(self) -> None:
+        if self._pr_waiting_for_head() and not self.transport.is_closing():
+            log.warning("closing a connection from %s: no complete request head in time", self.client)
+            self.transport.close()
+
+    def _pr_disarm(self) -> None:
+        timer = getattr(self, "_pr_timer", None)
+        if timer is not None:
+            timer.cancel()
+
+
+class GuardedH11Protocol(_HeadDeadline, _H11Protocol):
+    """uvicorn's h11 protocol (pure Python) plus the header deadline; h11 itself caps the head's size
+    (``h11_max_incomplete_event_size``). Used when httptools is not installed."""
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
@@ -331,25 +376,79 @@ class GuardedH11Protocol(_H11Protocol):
         super().on_response_complete()
         self._pr_arm()
 
-    def _pr_arm(self) -> None:
-        timeout = float(getattr(self.config, "pr_header_timeout", 15.0))
-        old = getattr(self, "_pr_timer", None)
-        if old is not None:
-            old.cancel()
-        self._pr_timer = self.loop.call_later(timeout, self._pr_expire)
-
-    def _pr_expire(self) -> None:
+    def _pr_waiting_for_head(self) -> bool:
         idle = self.cycle is None or self.cycle.response_complete
-        waiting_for_head = self.conn.their_state is _h11.IDLE and idle
-        if waiting_for_head and not self.transport.is_closing():
-            log.warning("closing a connection from %s: no complete request head in time", self.client)
-            self.transport.close()
+        return bool(self.conn.their_state is _h11.IDLE and idle)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        timer = getattr(self, "_pr_timer", None)
-        if timer is not None:
-            timer.cancel()
+        self._pr_disarm()
         super().connection_lost(exc)
+
+
+class _HeadTooLarge(Exception):
+    """Raised from a parser callback: httptools turns it into a parser error, uvicorn answers 400."""
+
+
+class GuardedHttpToolsProtocol(_HeadDeadline, _HttpToolsProtocol):
+    """uvicorn's httptools protocol (llhttp, in C: less CPU per request than h11) plus the header deadline
+    and a cap on the head's size, which h11 has built in and llhttp has not (:data:`MAX_REQUEST_HEAD`):
+    a head still incomplete after that many bytes, or whose URL and headers add up to more, gets 400."""
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._pr_in_head = True  # the bytes now arriving are a request line and headers
+        self._pr_head_bytes = 0  # bytes received while in the head (llhttp buffers a header until it ends)
+        self._pr_head_size = 0  # URL and headers parsed so far
+        self._pr_arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self._pr_in_head:
+            self._pr_head_bytes += len(data)
+        super().data_received(data)
+        if self._pr_in_head and self._pr_head_bytes > MAX_REQUEST_HEAD and not self.transport.is_closing():
+            log.warning("closing a connection from %s: request head over %d bytes", self.client, MAX_REQUEST_HEAD)
+            self.send_400_response("Invalid HTTP request received.")
+
+    def _pr_count(self, n: int) -> None:
+        self._pr_head_size += n
+        if self._pr_head_size > MAX_REQUEST_HEAD:
+            raise _HeadTooLarge(f"request head over {MAX_REQUEST_HEAD} bytes")
+
+    def on_message_begin(self) -> None:
+        self._pr_head_size = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._pr_count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._pr_count(len(name) + len(value) + 4)  # ": " and CRLF
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._pr_in_head, self._pr_head_bytes = False, 0
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._pr_in_head = True  # what follows is the next request's head
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._pr_arm()
+
+    def _pr_waiting_for_head(self) -> bool:
+        return (self.cycle is None or self.cycle.response_complete) and not self.pipeline
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._pr_disarm()
+        super().connection_lost(exc)
+
+
+def http_protocol() -> str:
+    """The guarded protocol uvicorn should use: httptools when installed, else h11."""
+    return f"{__name__}:{'GuardedHttpToolsProtocol' if HAVE_HTTPTOOLS else 'GuardedH11Protocol'}"
 
 
 def server_ssl_context(config: Any, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
@@ -361,15 +460,19 @@ def server_ssl_context(config: Any, default: Callable[[], ssl.SSLContext]) -> ss
 
 def uvicorn_config(app: Any, *, host: str = "127.0.0.1", port: int = 8443, tls: tuple[str, str] | None = None,
                    workers: int = 1, header_timeout: float = 15.0, factory: bool = False,
-                   log_level: str = "warning") -> Any:
-    """A uvicorn Config for ``app`` (an app, or an import string with ``factory``) with our protocol and TLS."""
+                   log_level: str = "warning", http: str | None = None) -> Any:
+    """A uvicorn Config for ``app`` (an app, or an import string with ``factory``) with our protocol and TLS.
+
+    ``http`` names the protocol class (default :func:`http_protocol`: the guarded httptools protocol when
+    httptools is installed, else the guarded h11 one)."""
     import uvicorn
 
     cfg = uvicorn.Config(
         app, host=host, port=port, workers=workers, factory=factory,
-        http="peppol_response.server:GuardedH11Protocol", lifespan="on", log_level=log_level,
+        # loop "auto": uvloop when installed (a dependency where it builds), else asyncio's own loop
+        http=http or http_protocol(), loop="auto", lifespan="on", log_level=log_level,
         access_log=False, server_header=False, date_header=True, timeout_keep_alive=15,
-        timeout_graceful_shutdown=30, h11_max_incomplete_event_size=64 * 1024,
+        timeout_graceful_shutdown=30, h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
         ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None,
         ssl_context_factory=server_ssl_context if tls else None,
     )

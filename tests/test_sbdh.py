@@ -72,6 +72,16 @@ def test_payload_bytes_and_canonical_forms_are_kept() -> None:
     assert _c14n(again, exclusive=False) == _c14n(standalone, exclusive=False)
 
 
+@pytest.mark.parametrize("after", [b"", b"\n\n  \t\n", b"\n<!-- signed off -->\n<?audit x --> y?>\n  <!---->"])
+def test_what_follows_the_root_element_stays_out_of_the_envelope(after: bytes) -> None:
+    sbd = wrap(RESPONSE.rstrip() + after, country_c1="BE")
+    body = RESPONSE[RESPONSE.index(b"<ubl:ApplicationResponse"):].rstrip()
+    assert body.replace(b"<ubl:ApplicationResponse", b'<ubl:ApplicationResponse xmlns=""', 1) + b"\n</Standard" in sbd
+    assert b"audit" not in sbd
+    assert b"signed off" not in sbd
+    assert _c14n(read_sbdh(sbd).payload, exclusive=True) == _c14n(etree.fromstring(RESPONSE), exclusive=True)
+
+
 def test_element_payload_and_default_namespace_payload() -> None:
     default_ns = RESPONSE.replace(b"ubl:ApplicationResponse xmlns:ubl", b"ApplicationResponse xmlns").replace(
         b"</ubl:ApplicationResponse", b"</ApplicationResponse")

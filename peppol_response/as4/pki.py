@@ -10,7 +10,11 @@ Three things live here:
   the CA flags and path lengths, the validity periods at ``at``, key usage and extended key usage for the
   purpose, the seat id of AP certificates, and revocation; it returns a :class:`ValidatedCertificate` or
   raises a :class:`~peppol_response.errors.CertificateTrustError` subclass naming the certificate and
-  the reason. :meth:`TrustStore.peppol` gives the Peppol PKI G3 stores (production or test).
+  the reason. :meth:`TrustStore.peppol` gives the Peppol PKI G3 stores (production or test). What never
+  changes for a given certificate (its path and the signatures along it, CA flags, path lengths, critical
+  extensions, key usage, seat id) is worked out once per certificate and remembered by the store; the
+  validity periods and revocation are checked on **every** call, so nothing expired or revoked is ever
+  let through by that memory.
 * :class:`RevocationPolicy` - how revocation is checked: CRLs (:class:`CrlChecker`, from files, given
   CRLs or the certificate's distribution points, cached until their nextUpdate) and/or OCSP
   (:class:`OcspChecker`), with an explicit soft-fail or hard-fail mode and **bounded time**: a slow or
@@ -418,6 +422,30 @@ def _ocsp_urls(cert: x509.Certificate) -> list[str]:
 
 
 @dataclass(slots=True)
+class _CrlFacts:
+    """What never changes about one parsed CRL: its issuer name (decoded once; ``crl.issuer`` decodes it
+    again on every access), which names equal it and which certificates' keys its signature verifies with."""
+
+    crl: x509.CertificateRevocationList
+    issuer: x509.Name
+    names: dict[bytes, bool] = field(default_factory=dict)  # DER of a name -> equal to the issuer (Name ==)
+    signers: dict[x509.Certificate, bool] = field(default_factory=dict)  # certificate -> signature verifies
+
+    def issued_by(self, name: x509.Name, der: bytes) -> bool:
+        """Whether the CRL's issuer equals ``name`` (whose DER encoding is ``der``)."""
+        same = self.names.get(der)
+        if same is None:
+            same = self.names[der] = self.issuer == name
+        return same
+
+    def signed_by(self, issuer: x509.Certificate) -> bool:
+        ok = self.signers.get(issuer)
+        if ok is None:
+            ok = self.signers[issuer] = _crl_signed_by(self.crl, issuer)
+        return ok
+
+
+@dataclass(slots=True)
 class _CachedCrl:
     crl: x509.CertificateRevocationList
     expires: float  # monotonic time after which it is fetched again
@@ -456,6 +484,7 @@ class CrlChecker:
         self._failed: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
         self._url_locks: dict[str, threading.Lock] = {}
+        self._facts: dict[int, _CrlFacts] = {}  # id(crl) -> facts; each entry holds its CRL, so ids stay unique
 
     def __repr__(self) -> str:
         return (f"CrlChecker(crls={len(self._crls)}, files={[str(f) for f in self._files]}, urls={self._urls}, "
@@ -466,6 +495,15 @@ class CrlChecker:
             self._cache.clear()
             self._failed.clear()
             self._file_cache.clear()
+            self._facts.clear()
+
+    def _facts_of(self, crl: x509.CertificateRevocationList) -> _CrlFacts:
+        facts = self._facts.get(id(crl))
+        if facts is None or facts.crl is not crl:
+            if len(self._facts) >= 64:  # CRLs replaced on disk or re-downloaded leave old entries behind
+                self._facts.clear()
+            facts = self._facts[id(crl)] = _CrlFacts(crl, crl.issuer)
+        return facts
 
     def _load_file(self, path: Path) -> x509.CertificateRevocationList:
         mtime = path.stat().st_mtime
@@ -523,10 +561,14 @@ class CrlChecker:
                 problems.append(str(exc))
         now = self._clock()
         fresh_good: str | None = None
+        cert_issuer, issuer_subject = cert.issuer, issuer.subject
+        cert_issuer_der = cert_issuer.public_bytes()
+        issuer_subject_der = issuer_subject.public_bytes()
         for source, crl in candidates:
-            if crl.issuer != cert.issuer:
+            facts = self._facts_of(crl)
+            if not facts.issued_by(cert_issuer, cert_issuer_der):
                 continue
-            if crl.issuer != issuer.subject or not _crl_signed_by(crl, issuer):
+            if not facts.issued_by(issuer_subject, issuer_subject_der) or not facts.signed_by(issuer):
                 problems.append(f"{source}: CRL signature does not verify with the issuer's key")
                 continue
             if crl.last_update_utc > now + _CLOCK_SKEW:
@@ -788,6 +830,17 @@ _KNOWN_CRITICAL: Final = frozenset({
 })
 
 
+_KNOWN_MAX: Final = 1024
+
+
+def _who(c: x509.Certificate, leaf: x509.Certificate) -> str:
+    """For messages: nothing for the leaf itself, " (its CA ..., serial ...)" for a CA of its path."""
+    if c is leaf:
+        return ""
+    s, n = describe(c)
+    return f" (its CA {s!r}, serial {n})"
+
+
 def _ext(cert: x509.Certificate, cls: type[x509.ExtensionType]) -> x509.ExtensionType | None:
     try:
         return cert.extensions.get_extension_for_class(cls).value
@@ -826,6 +879,12 @@ class TrustStore:
     name: str = "trust store"
     require_seat_id: bool = True
     """For :attr:`Purpose.AP`: the leaf's CN must be a seat id (``P[A-Z]{2}[0-9]{6}``)."""
+    _known: dict[tuple[x509.Certificate, Purpose], tuple[tuple[x509.Certificate, ...], str | None]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+    """(certificate, purpose) → (path, seat id) for certificates whose time-independent checks passed
+    (path and signatures, CA flags and path lengths, critical extensions, key usage, seat id): facts about
+    the certificates and this (immutable) store that no clock or CRL can change. At most
+    :data:`_KNOWN_MAX` entries (cleared when full); failures are never remembered."""
 
     def __post_init__(self) -> None:
         for attr in ("anchors", "intermediates"):
@@ -906,31 +965,49 @@ class TrustStore:
             raise UntrustedCertificateError(f"expected an X.509 certificate, got {type(cert).__name__}")
         purpose = purpose or self.purpose
         when = _aware(at) if at is not None else _utcnow()
-        subject, serial = describe(cert)
-        path = self._build(cert)
-        if path is None:
-            raise UntrustedCertificateError(
-                f"does not chain to {self.name} (issuer {cert.issuer.rfc4514_string()!r} is not a trusted CA "
-                "here, or its signature does not verify)", subject=subject, serial=serial)
+        known = self._known.get((cert, purpose))
+        if known is not None:  # the time-independent checks passed before; dates and revocation are re-checked
+            path, seat = (cert, *known[0][1:]), known[1]
+            self._check_dates(cert, path, when, extensions=False)
+        else:
+            subject, serial = describe(cert)
+            found = self._build(cert)
+            if found is None:
+                raise UntrustedCertificateError(
+                    f"does not chain to {self.name} (issuer {cert.issuer.rfc4514_string()!r} is not a trusted CA "
+                    "here, or its signature does not verify)", subject=subject, serial=serial)
+            path = found
+            self._check_dates(cert, path, when, extensions=True)
+            self._check_cas(cert, path, subject, serial)
+            seat = self._check_purpose(cert, path, purpose, subject, serial)
+            if len(self._known) >= _KNOWN_MAX:
+                self._known.clear()
+            self._known[(cert, purpose)] = (path, seat)
+        revocation = self._check_revocation(path, when, cert)
+        return ValidatedCertificate(cert, path, purpose, when, revocation, seat)
+
+    def _check_dates(self, cert: x509.Certificate, path: tuple[x509.Certificate, ...], when: dt.datetime, *,
+                     extensions: bool) -> None:
+        """Every certificate of ``path`` valid at ``when`` (and, with ``extensions``, no unknown critical
+        extension), in path order: the first failure is reported."""
         for c in path:
-            s, n = describe(c)
-            who = "" if c is cert else f" (its CA {s!r}, serial {n})"
             if when < c.not_valid_before_utc:
+                subject, serial = describe(cert)
                 raise CertificateNotYetValidError(
-                    f"is not valid before {c.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ}{who}; checked at "
+                    f"is not valid before {c.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ}{_who(c, cert)}; checked at "
                     f"{when:%Y-%m-%dT%H:%M:%SZ}", subject=subject, serial=serial)
             if when > c.not_valid_after_utc:
+                subject, serial = describe(cert)
                 raise CertificateExpiredError(
-                    f"expired on {c.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}{who}; checked at "
+                    f"expired on {c.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}{_who(c, cert)}; checked at "
                     f"{when:%Y-%m-%dT%H:%M:%SZ}", subject=subject, serial=serial)
-            for ext in c.extensions:
-                if ext.critical and ext.oid not in _KNOWN_CRITICAL:
-                    raise UntrustedCertificateError(f"has an unknown critical extension {ext.oid.dotted_string}{who}",
-                                                    subject=subject, serial=serial)
-        self._check_cas(cert, path, subject, serial)
-        seat = self._check_purpose(cert, path, purpose, subject, serial)
-        revocation = self._check_revocation(path, when, subject, serial)
-        return ValidatedCertificate(cert, path, purpose, when, revocation, seat)
+            if extensions:
+                for ext in c.extensions:
+                    if ext.critical and ext.oid not in _KNOWN_CRITICAL:
+                        subject, serial = describe(cert)
+                        raise UntrustedCertificateError(
+                            f"has an unknown critical extension {ext.oid.dotted_string}{_who(c, cert)}",
+                            subject=subject, serial=serial)
 
     def _check_cas(self, cert: x509.Certificate, path: tuple[x509.Certificate, ...], subject: str,
                    serial: str) -> None:
@@ -994,8 +1071,8 @@ class TrustStore:
             need_eku(ExtendedKeyUsageOID.CLIENT_AUTH, "clientAuth")
         return seat
 
-    def _check_revocation(self, path: tuple[x509.Certificate, ...], when: dt.datetime, subject: str,
-                          serial: str) -> RevocationResult:
+    def _check_revocation(self, path: tuple[x509.Certificate, ...], when: dt.datetime, cert: x509.Certificate
+                          ) -> RevocationResult:
         policy = self.revocation
         if policy.mode is RevocationMode.OFF or len(path) < 2:
             return RevocationResult(RevocationStatus.NOT_CHECKED, "",
@@ -1006,15 +1083,15 @@ class TrustStore:
         leaf_result: RevocationResult | None = None
         for c, issuer in pairs:
             result = policy.evaluate(c, issuer, at=when)
-            s, n = describe(c)
-            who = "" if c is path[0] else f" (its CA {s!r}, serial {n})"
             if result.status is RevocationStatus.REVOKED:
-                raise CertificateRevokedError(f"is revoked{who}: {result.detail} [{result.source}]",
+                subject, serial = describe(cert)
+                raise CertificateRevokedError(f"is revoked{_who(c, cert)}: {result.detail} [{result.source}]",
                                               subject=subject, serial=serial)
             if result.status is RevocationStatus.UNKNOWN:
+                subject, serial = describe(cert)
                 if policy.mode is RevocationMode.HARD_FAIL:
-                    raise RevocationUnknownError(f"revocation status cannot be established{who}: {result.detail}",
-                                                 subject=subject, serial=serial)
+                    raise RevocationUnknownError(f"revocation status cannot be established{_who(c, cert)}: "
+                                                 f"{result.detail}", subject=subject, serial=serial)
                 log.warning("accepting certificate %r (serial %s) with unknown revocation status (soft-fail): %s",
                             subject, serial, result.detail)
             if leaf_result is None:

@@ -10,16 +10,17 @@ For each POST, in order:
 2. The core (:meth:`~peppol_response.as4.core.As4Endpoint.receive`): MIME, SOAP, ebMS header,
    signature, trust, decryption, decompression, the Peppol profile — anything wrong is answered with a
    signed ebMS error signal (HTTP 200), never a stack trace.
-3. Duplicate check: a MessageId already in the store with the same signed digests gets **the original
-   receipt** (byte for byte) and is not delivered again; the same MessageId with other content is
-   refused (EBMS:0004). The check is repeated atomically when storing, so two copies racing through
-   two processes still produce one row.
-4. What we serve: the finalRecipient must be one of ``served`` (when set) and the Action/Service one of
+3. What we serve: the finalRecipient must be one of ``served`` (when set) and the Action/Service one of
    the accepted document types and processes — else EBMS:0004 with ErrorDetail ``PEPPOL:NOT_SERVICED``.
-5. The SBDH: readable, consistent with its payload, and Sender/Receiver/DOCUMENTID/PROCESSID equal to
+4. The SBDH: readable, consistent with its payload, and Sender/Receiver/DOCUMENTID/PROCESSID equal to
    originalSender/finalRecipient/Action/Service of the AS4 header — else EBMS:0004.
-6. Store (payload, SOAP header, receipt, evidence) and commit; **only then** answer with the signed
+5. Store (payload, SOAP header, receipt, evidence) and commit; **only then** answer with the signed
    receipt. A store that is down gets HTTP 503 (no receipt, so the sender retries the same bytes).
+   Storing is also the duplicate check, in one atomic step: a MessageId already in the store (from an
+   earlier request, or from another thread or process a moment ago) is not inserted again; with the same
+   signed digests it gets **the original receipt** (byte for byte) and is not delivered again, with
+   other content it is refused (EBMS:0004). A message that fails step 3 or 4 is looked up too, so a
+   retry of one stored earlier (say, before the settings changed) still gets its original receipt.
 
 Delivery to the application runs apart from the HTTP answer: a worker thread per process claims pending
 messages (:meth:`InboundStore.claim`) and calls the delivery handler; a handler that raises is retried
@@ -151,6 +152,8 @@ class Answer:
 
 def _event(level: int, event: str, **fields: Any) -> None:
     """A structured log line: ``event k=v ...`` in the message, the fields also as ``record.fields``."""
+    if not log.isEnabledFor(level):
+        return
     text = " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
     log.log(level, "%s %s", event, text, extra={"event": event, "fields": fields})
 
@@ -214,21 +217,24 @@ class As4Receiver:
             return Answer(200, result.receipt_content_type, result.receipt, "ping", um.message_id)
         fingerprint = nri_fingerprint(result.evidence.references)
         try:
-            existing = self.store.get(um.message_id)
-        except StoreError as exc:
-            return self._unavailable(um.message_id, exc)
-        if existing is not None:
-            return self._duplicate(existing, fingerprint, um)
-        try:
             header = self._check(result)
         except As4Error as exc:
+            # a retry of a message we stored (under other settings, say) still gets its original receipt
+            try:
+                existing = self.store.get(um.message_id)
+            except StoreError as err:
+                return self._unavailable(um.message_id, err)
+            if existing is not None:
+                return self._duplicate(existing, fingerprint, um)
             return self._reject(exc, um)
         record = self._record(result, header, fingerprint, content_type)
         try:
+            # the duplicate check and the insert are one atomic step: a MessageId already stored (earlier, or
+            # a moment ago by another thread or process) is not inserted again and its row comes back
             row, created = self.store.add(record)
         except StoreError as exc:
             return self._unavailable(um.message_id, exc)
-        if not created:  # another process stored the same MessageId a moment ago
+        if not created:
             return self._duplicate(row, fingerprint, um)
         if self.fault_hook is not None:
             self.fault_hook("stored", um.message_id)
@@ -325,9 +331,20 @@ class As4Receiver:
         number claimed. Without a handler nothing is claimed (messages wait in the store)."""
         if self.handler is None:
             return 0
+        rows = self.store.claim(self.owner, limit=limit, lease=dt.timedelta(seconds=self.settings.lease))
+        self._deliver(rows)
+        return len(rows)
+
+    def _deliver(self, rows: list[StoredInbound], *, then_claim: int = 0) -> list[StoredInbound] | None:
+        """Hand ``rows`` to the handler one at a time, each outcome committed before the next delivery starts.
+
+        With ``then_claim``, the last delivery, when it succeeds, is recorded in the same transaction that
+        claims up to that many further due messages, which are returned (the worker's loop then needs one
+        commit per message instead of two); None when no such claim was made."""
+        assert self.handler is not None
         s = self.settings
-        rows = self.store.claim(self.owner, limit=limit, lease=dt.timedelta(seconds=s.lease))
-        for row in rows:
+        more: list[StoredInbound] | None = None
+        for i, row in enumerate(rows):
             msg = InboundMessage(
                 message_id=row.message_id, received_at=row.received_at, payload=row.payload or b"",
                 sender=row.original_sender, receiver=row.final_recipient, action=row.action, service=row.service,
@@ -343,12 +360,17 @@ class As4Receiver:
                 _event(logging.ERROR if final else logging.WARNING, "as4.deliver", outcome="failed" if final
                        else "retry", message_id=row.message_id, attempt=row.attempts, error=type(exc).__name__)
                 continue
-            if self.store.mark_delivered(row.id, self.owner):
+            if then_claim and i == len(rows) - 1:
+                done, more = self.store.mark_delivered_and_claim(row.id, self.owner, limit=then_claim,
+                                                                 lease=dt.timedelta(seconds=s.lease))
+            else:
+                done = self.store.mark_delivered(row.id, self.owner)
+            if done:
                 _event(logging.INFO, "as4.deliver", outcome="delivered", message_id=row.message_id,
                        attempt=row.attempts)
             else:
                 _event(logging.WARNING, "as4.deliver", outcome="lease-lost", message_id=row.message_id)
-        return len(rows)
+        return more
 
     def _maybe_purge(self) -> None:
         now = time.monotonic()
@@ -360,12 +382,23 @@ class As4Receiver:
             _event(logging.INFO, "as4.purge", removed=n)
 
     def _work(self) -> None:
-        while not self._stop.is_set():
+        rows: list[StoredInbound] = []  # claimed together with the last delivery, not yet handed over
+        limit = 10
+        while rows or not self._stop.is_set():  # what is claimed is delivered before stopping
             claimed = 0
             try:
                 self._maybe_purge()
-                claimed = self.deliver_pending()
+                if self.handler is not None:
+                    if not rows:
+                        rows = self.store.claim(self.owner, limit=limit,
+                                                lease=dt.timedelta(seconds=self.settings.lease))
+                    claimed = len(rows)
+                    more = self._deliver(rows, then_claim=0 if self._stop.is_set() else limit)
+                    rows = more or []
+                    if more is not None and not more:
+                        claimed = 0  # the claim made with the last delivery found nothing due: wait for news
             except Exception:
+                rows = []
                 log.exception("as4.deliver worker pass failed; retrying")
             if claimed == 0:
                 self._wake.wait(self.settings.poll_interval)

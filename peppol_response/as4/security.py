@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -461,7 +461,10 @@ def _token(security: etree._Element, ids: dict[str, etree._Element], key_info: e
 
 
 def _check_rsa(cert: x509.Certificate, policy: SecurityPolicy, what: str) -> None:
-    key = cert.public_key()
+    try:
+        key = cert.public_key()  # parsed lazily: a certificate can read fine and still hold a broken key
+    except (ValueError, UnsupportedAlgorithm):
+        raise _policy(f"the {what} certificate's public key cannot be read") from None
     if not isinstance(key, rsa.RSAPublicKey):
         raise _policy(f"the {what} certificate does not hold an RSA key")
     if key.key_size < policy.min_rsa_bits:

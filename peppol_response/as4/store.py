@@ -34,7 +34,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.pool import StaticPool
 
-from ..db import Migration, make_engine, migrate, retrying
+from ..db import GroupCommit, Migration, make_engine, migrate, retrying
 from .message import ReferenceDigest
 
 __all__ = [
@@ -202,6 +202,35 @@ class StoredInbound:
 
 _META_COLS: Final = [c for c in inbound.c if c.name not in ("payload", "envelope", "signer_cert", "evidence")]
 
+# The statements of the per-message paths, built once with bound parameters: SQLAlchemy then reuses their
+# compiled form and cache key instead of building and hashing a new statement for every message.
+_BY_ID: Final = sa.bindparam("b_message_id", type_=sa.String)
+_GET_META: Final = sa.select(*_META_COLS).where(inbound.c.message_id == _BY_ID)
+_GET_FULL: Final = sa.select(*inbound.c).where(inbound.c.message_id == _BY_ID)
+_NOTE_DUPLICATE: Final = (inbound.update().where(inbound.c.message_id == _BY_ID)
+                          .values(duplicates=inbound.c.duplicates + 1,
+                                  last_duplicate_at=sa.bindparam("b_now", type_=sa.DateTime)))
+_MARK_DELIVERED: Final = (inbound.update()
+                          .where(inbound.c.id == sa.bindparam("b_id", type_=Id),
+                                 inbound.c.lease_owner == sa.bindparam("b_owner", type_=sa.String),
+                                 inbound.c.delivery_state == DeliveryState.PENDING.value)
+                          .values(lease_owner=None, lease_until=None, delivery_state=DeliveryState.DELIVERED.value,
+                                  delivered_at=sa.bindparam("b_now", type_=sa.DateTime), last_error=None))
+
+
+def _claim_statement(dialect: str) -> Any:
+    now = sa.bindparam("b_now", type_=sa.DateTime)
+    due = (sa.select(inbound.c.id)
+           .where(inbound.c.delivery_state == DeliveryState.PENDING.value, inbound.c.next_attempt_at <= now,
+                  sa.or_(inbound.c.lease_until.is_(None), inbound.c.lease_until < now))
+           .order_by(inbound.c.id).limit(sa.bindparam("b_limit", type_=sa.Integer)))
+    if dialect == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    return (inbound.update().where(inbound.c.id.in_(due.scalar_subquery()))
+            .values(lease_owner=sa.bindparam("b_owner", type_=sa.String),
+                    lease_until=sa.bindparam("b_until", type_=sa.DateTime), attempts=inbound.c.attempts + 1)
+            .returning(*inbound.c))
+
 
 def _row(r: Any, *, full: bool) -> StoredInbound:
     m = r._mapping
@@ -239,7 +268,11 @@ class InboundStore:
             migrate(self.engine, COMPONENT, MIGRATIONS)
         # built once: SQLAlchemy then reuses its compiled form (values travel as parameters)
         insert: Any = (pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert)(inbound)
-        self._insert = insert.on_conflict_do_nothing(index_elements=["message_id"]).returning(inbound.c.id)
+        self._insert = insert.on_conflict_do_nothing(index_elements=["message_id"]).returning(*_META_COLS)
+        self._claim = _claim_statement(self.dialect)
+        # every write goes through one group commit: concurrent requests (and the delivery worker) share
+        # commits — one fsync for many messages — and each still waits for its own commit
+        self._writes = GroupCommit(self._run)
 
     @property
     def dialect(self) -> str:
@@ -250,6 +283,11 @@ class InboundStore:
 
     def now(self) -> dt.datetime:
         return _naive(self._clock())
+
+    def _write(self, work: Callable[[sa.Connection], Any], *, key: str | None = None) -> Any:
+        """Run ``work`` in a write transaction (possibly shared with other threads' writes); return after
+        the commit. ``key`` orders work within a shared transaction (row locks in one order everywhere)."""
+        return self._writes.run(work, key=key)
 
     def _run(self, work: Callable[[sa.Connection], Any], *, read: bool = False) -> Any:
         def transaction() -> Any:
@@ -284,63 +322,74 @@ class InboundStore:
         stmt = self._insert
 
         def work(conn: sa.Connection) -> tuple[StoredInbound, bool]:
-            new_id = conn.execute(stmt, values).scalar()
-            row = conn.execute(sa.select(*_META_COLS).where(inbound.c.message_id == item.message_id)).one()
-            return _row(row, full=False), new_id is not None
+            created = conn.execute(stmt, values).one_or_none()
+            if created is not None:
+                return _row(created, full=False), True
+            row = conn.execute(_GET_META, {"b_message_id": item.message_id}).one()
+            return _row(row, full=False), False
 
-        result: tuple[StoredInbound, bool] = self._run(work)
+        result: tuple[StoredInbound, bool] = self._write(work, key=item.message_id)
         return result
 
     def get(self, message_id: str, *, full: bool = False) -> StoredInbound | None:
-        cols = list(inbound.c) if full else _META_COLS
+        stmt = _GET_FULL if full else _GET_META
 
         def work(conn: sa.Connection) -> StoredInbound | None:
-            r = conn.execute(sa.select(*cols).where(inbound.c.message_id == message_id)).one_or_none()
+            r = conn.execute(stmt, {"b_message_id": message_id}).one_or_none()
             return None if r is None else _row(r, full=full)
 
         found: StoredInbound | None = self._run(work, read=True)
         return found
 
     def note_duplicate(self, message_id: str) -> None:
-        now = self.now()
-        self._run(lambda conn: conn.execute(
-            inbound.update().where(inbound.c.message_id == message_id)
-            .values(duplicates=inbound.c.duplicates + 1, last_duplicate_at=now)))
+        params = {"b_message_id": message_id, "b_now": self.now()}
+        self._write(lambda conn: conn.execute(_NOTE_DUPLICATE, params), key=message_id)
 
     # -- delivering ------------------------------------------------------------------------------------
 
     def claim(self, owner: str, *, limit: int = 10, lease: dt.timedelta = dt.timedelta(minutes=5)
               ) -> list[StoredInbound]:
         """Take up to ``limit`` due pending messages for ``owner`` until the lease ends (full rows)."""
+        claimed: list[StoredInbound] = self._write(self._claim_work(owner, limit, lease))
+        return claimed
+
+    def _claim_work(self, owner: str, limit: int, lease: dt.timedelta) -> Callable[[sa.Connection],
+                                                                                  list[StoredInbound]]:
         now = self.now()
-        due = (sa.select(inbound.c.id)
-               .where(inbound.c.delivery_state == DeliveryState.PENDING.value, inbound.c.next_attempt_at <= now,
-                      sa.or_(inbound.c.lease_until.is_(None), inbound.c.lease_until < now))
-               .order_by(inbound.c.id).limit(limit))
-        if self.dialect == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        stmt = (inbound.update().where(inbound.c.id.in_(due.scalar_subquery()))
-                .values(lease_owner=owner, lease_until=now + lease, attempts=inbound.c.attempts + 1)
-                .returning(*inbound.c))
+        params = {"b_now": now, "b_limit": limit, "b_owner": owner, "b_until": now + lease}
+        stmt = self._claim
 
         def work(conn: sa.Connection) -> list[StoredInbound]:
-            return sorted((_row(r, full=True) for r in conn.execute(stmt)), key=lambda s: s.id)
+            return sorted((_row(r, full=True) for r in conn.execute(stmt, params)), key=lambda s: s.id)
 
-        claimed: list[StoredInbound] = self._run(work)
-        return claimed
+        return work
 
     def _finish(self, row_id: int, owner: str, values: dict[str, Any]) -> bool:
         stmt = (inbound.update()
                 .where(inbound.c.id == row_id, inbound.c.lease_owner == owner,
                        inbound.c.delivery_state == DeliveryState.PENDING.value)
                 .values(lease_owner=None, lease_until=None, **values))
-        done: bool = self._run(lambda conn: conn.execute(stmt).rowcount == 1)
+        done: bool = self._write(lambda conn: conn.execute(stmt).rowcount == 1)
         return done
 
     def mark_delivered(self, row_id: int, owner: str) -> bool:
         """Record a successful delivery; False when ``owner`` no longer holds the lease."""
-        return self._finish(row_id, owner, {"delivery_state": DeliveryState.DELIVERED.value,
-                                            "delivered_at": self.now(), "last_error": None})
+        params = {"b_id": row_id, "b_owner": owner, "b_now": self.now()}
+        done: bool = self._write(lambda conn: conn.execute(_MARK_DELIVERED, params).rowcount == 1)
+        return done
+
+    def mark_delivered_and_claim(self, row_id: int, owner: str, *, limit: int = 10,
+                                 lease: dt.timedelta = dt.timedelta(minutes=5)) -> tuple[bool, list[StoredInbound]]:
+        """:meth:`mark_delivered` and then :meth:`claim` in one transaction: the delivery worker's step from
+        one message to the next (one commit between two deliveries instead of two)."""
+        params = {"b_id": row_id, "b_owner": owner, "b_now": self.now()}
+        claim = self._claim_work(owner, limit, lease)
+
+        def work(conn: sa.Connection) -> tuple[bool, list[StoredInbound]]:
+            return conn.execute(_MARK_DELIVERED, params).rowcount == 1, claim(conn)
+
+        result: tuple[bool, list[StoredInbound]] = self._write(work)
+        return result
 
     def mark_attempt_failed(self, row_id: int, owner: str, error: str, *, retry_at: dt.datetime | None) -> bool:
         """Record a failed delivery: try again at ``retry_at``, or ``failed`` for good when it is None."""
@@ -358,7 +407,7 @@ class InboundStore:
                 .where(inbound.c.message_id == message_id, inbound.c.delivery_state == DeliveryState.FAILED.value)
                 .values(delivery_state=DeliveryState.PENDING.value, attempts=0, next_attempt_at=now,
                         lease_owner=None, lease_until=None))
-        done: bool = self._run(lambda conn: conn.execute(stmt).rowcount == 1)
+        done: bool = self._write(lambda conn: conn.execute(stmt).rowcount == 1, key=message_id)
         return done
 
     # -- housekeeping ----------------------------------------------------------------------------------
@@ -367,7 +416,7 @@ class InboundStore:
         """Delete *delivered* messages received before ``before`` (the end of the duplicate window)."""
         stmt = inbound.delete().where(inbound.c.delivery_state == DeliveryState.DELIVERED.value,
                                       inbound.c.received_at < _naive(before))
-        n: int = self._run(lambda conn: conn.execute(stmt).rowcount)
+        n: int = self._write(lambda conn: conn.execute(stmt).rowcount)
         return n
 
     def counts(self) -> dict[str, int]:

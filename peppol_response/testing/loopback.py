@@ -20,10 +20,12 @@ __all__ = ["LoopbackServer"]
 
 
 class LoopbackServer:
-    """uvicorn serving ``app`` on ``host:port`` in a thread (HTTPS when ``tls`` = (cert file, key file))."""
+    """uvicorn serving ``app`` on ``host:port`` in a thread (HTTPS when ``tls`` = (cert file, key file)).
+
+    ``http`` picks the protocol class (default: the service's, see ``peppol_response.server.uvicorn_config``)."""
 
     def __init__(self, app: Any, *, tls: tuple[str, str] | None = None, host: str = "127.0.0.1", port: int = 0,
-                 header_timeout: float = 15.0) -> None:
+                 header_timeout: float = 15.0, http: str | None = None) -> None:
         from ..server import uvicorn_config
 
         self.app = app
@@ -32,7 +34,8 @@ class LoopbackServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.host, self.port = self._sock.getsockname()[:2]
-        self.config = uvicorn_config(app, host=self.host, port=self.port, tls=tls, header_timeout=header_timeout)
+        self.config = uvicorn_config(app, host=self.host, port=self.port, tls=tls, header_timeout=header_timeout,
+                                     http=http)
         self._server: Any = None
         self._thread: threading.Thread | None = None
 

@@ -207,6 +207,28 @@ def test_pkipath_token(pki: LocalPki, msg: Parts) -> None:
     refused(receive(pki, *msg.pack()), "EBMS:0103")
 
 
+def test_signer_certificate_whose_key_cannot_be_read(pki: LocalPki, msg: Parts) -> None:
+    # the certificate itself parses (its key is read lazily); the RSAPublicKey inside the SPKI is garbled
+    import base64
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    (bst,) = [b for b in msg.security.findall(f"{Q['wsse']}BinarySecurityToken")
+              if x509.load_der_x509_certificate(base64.b64decode(b.text or "")) == pki.identities["sender"].certificate]
+    der = bytearray(base64.b64decode(bst.text or ""))
+    spki = pki.identities["sender"].certificate.public_key().public_bytes(serialization.Encoding.DER,
+                                                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    inner = der.index(spki) + spki.index(b"\x03\x82\x01\x0f\x00") + 5  # the RSAPublicKey SEQUENCE
+    assert der[inner] == 0x30
+    der[inner] = 0x06
+    broken = x509.load_der_x509_certificate(bytes(der))
+    with pytest.raises(ValueError):
+        broken.public_key()
+    bst.text = base64.b64encode(bytes(der)).decode()
+    refused(receive(pki, *msg.pack()), "EBMS:0103")
+
+
 def test_unsigned_message(pki: LocalPki, msg: Parts) -> None:
     msg.security.getparent().remove(msg.security)  # type: ignore[union-attr]
     refused(receive(pki, *msg.pack()), "EBMS:0103")

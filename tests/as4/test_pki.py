@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import os
 import re
 import time
 from pathlib import Path
@@ -160,6 +161,86 @@ def test_validity_is_checked_at_the_given_time(test_pki: TestPki) -> None:
     with pytest.raises(CertificateExpiredError):
         store.check(expired.certificate)
     assert isinstance(CertificateExpiredError("x"), TrustError)
+
+
+def _count_path_builds(monkeypatch: pytest.MonkeyPatch) -> list[x509.Certificate]:
+    built: list[x509.Certificate] = []
+    real = TrustStore._build
+
+    def counting(self: TrustStore, cert: x509.Certificate) -> tuple[x509.Certificate, ...] | None:
+        built.append(cert)
+        return real(self, cert)
+
+    monkeypatch.setattr(TrustStore, "_build", counting)
+    return built
+
+
+def test_a_remembered_certificate_is_still_checked_for_expiry(test_pki: TestPki,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    built = _count_path_builds(monkeypatch)
+    store = test_pki.ap_trust_store()
+    cert = test_pki.ap("PXX000001").certificate
+    assert store.check(cert).seat_id == "PXX000001"
+    # a fresh object for the same certificate (as parsed from the next message) is known: no second path
+    again = x509.load_der_x509_certificate(cert.public_bytes(serialization.Encoding.DER))
+    result = store.check(again)
+    assert len(built) == 1
+    assert result.certificate is again
+    assert result.path[0] is again
+    assert [c.subject for c in result.path[1:]] == [test_pki.ap_ca.certificate.subject,
+                                                    test_pki.root.certificate.subject]
+    with pytest.raises(CertificateExpiredError, match="expired on"):
+        store.check(again, at=cert.not_valid_after_utc + dt.timedelta(seconds=1))
+    with pytest.raises(CertificateNotYetValidError):
+        store.check(again, at=cert.not_valid_before_utc - dt.timedelta(seconds=1))
+    assert len(built) == 1
+    # the CAs' validity too: a leaf that outlives its CA
+    ca = test_pki.ap_ca.certificate
+    long = test_pki.issue_ap("PXX000008", not_after=ca.not_valid_after_utc + dt.timedelta(days=2),
+                             key=test_pki.ap("PXX000001").key).certificate
+    revocation_off = test_pki.ap_trust_store(RevocationPolicy.off())
+    assert revocation_off.check(long).seat_id == "PXX000008"
+    with pytest.raises(CertificateExpiredError, match="its CA"):
+        revocation_off.check(long, at=ca.not_valid_after_utc + dt.timedelta(seconds=1))
+    assert len(built) == 2
+    # failures are never remembered, and another purpose is judged on its own
+    with pytest.raises(UntrustedCertificateError):
+        store.check(test_pki.smp.certificate)
+    with pytest.raises(UntrustedCertificateError):
+        store.check(test_pki.smp.certificate)
+    assert len(built) == 4
+    with pytest.raises(WrongCertificateUsageError):
+        store.check(cert, purpose=Purpose.TLS_SERVER)
+    assert len(built) == 5
+
+
+def test_a_remembered_certificate_revoked_later_is_refused(test_pki: TestPki, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from peppol_response.testing.pki import _crl
+
+    built = _count_path_builds(monkeypatch)
+    crl_file = tmp_path / "ap-ca.crl"
+    crl_file.write_bytes(test_pki.path("ap-ca.crl").read_bytes())
+    store = _store(test_pki, CrlChecker(files=[crl_file], use_distribution_points=False))
+    cert = test_pki.ap("PXX000001").certificate
+    for _ in range(3):
+        assert store.check(cert).revocation.status is RevocationStatus.GOOD
+    assert len(built) == 1
+    now = dt.datetime.now(dt.UTC)
+    newer = _crl(test_pki.ap_ca, [(cert, now - dt.timedelta(minutes=1))], now)
+    crl_file.write_bytes(newer.public_bytes(serialization.Encoding.PEM))
+    os.utime(crl_file, (time.time() + 5, time.time() + 5))  # a new mtime even on coarse file systems
+    with pytest.raises(CertificateRevokedError, match="keyCompromise"):
+        store.check(cert)
+    assert len(built) == 1  # the path was remembered; the revocation was not
+    # and a CRL with the issuer's name but another key still proves nothing, however often it is asked
+    forged = _crl(test_pki.ap_ca.__class__(rsa.generate_private_key(public_exponent=65537, key_size=2048),
+                                           test_pki.ap_ca.certificate, "ap-ca"), [], now)
+    crl_file.write_bytes(forged.public_bytes(serialization.Encoding.PEM))
+    os.utime(crl_file, (time.time() + 10, time.time() + 10))
+    for _ in range(2):
+        with pytest.raises(RevocationUnknownError, match="signature does not verify"):
+            store.check(cert)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

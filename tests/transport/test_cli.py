@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import time
@@ -23,12 +24,13 @@ from tests.transport.test_processes import _free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _serve(pki: TestPki, tmp: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+def _serve(pki: TestPki, tmp: Path, *extra: str, env: dict[str, str] | None = None
+           ) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     cmd = [sys.executable, "-c", "from peppol_response.cli import main; main()", "serve", "--port", str(port),
            "--pki", str(pki.directory), "--seat", "PXX000002", "--store", f"sqlite:///{tmp / 'in.db'}",
            "--inbox", str(tmp / "inbox"), "--log-json", *extra]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     url = f"https://127.0.0.1:{port}"
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline:
@@ -144,3 +146,28 @@ def test_send_invoice_with_tracker_records_a_refused_attempt(test_pki: TestPki, 
         assert record.transport_state is TransportState.FAILED
         [attempt] = t.transport_history(record)
         assert (attempt.outcome, attempt.error_code, attempt.message_id) == ("refused", "EBMS:0004", out["message_id"])
+
+
+def test_serve_runs_without_uvloop_and_httptools(test_pki: TestPki, tmp_path: Path) -> None:
+    hidden = tmp_path / "hidden"
+    for name in ("uvloop", "httptools"):  # both optional: asyncio's own loop and h11 then
+        (hidden / name).mkdir(parents=True)
+        (hidden / name / "__init__.py").write_text(f"raise ImportError('{name} is not installed here')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(hidden), str(ROOT),
+                                                                     os.environ.get("PYTHONPATH")]))}
+    check = subprocess.run([sys.executable, "-c", "import peppol_response.server as s; print(s.http_protocol())"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert check.stdout.strip() == "peppol_response.server:GuardedH11Protocol"
+    proc, url = _serve(test_pki, tmp_path, env=env)
+    try:
+        doc = tmp_path / "response.xml"
+        doc.write_bytes(OWN_RESPONSE)
+        code, out = _send(test_pki, url, doc)
+        assert code == 0, out
+        assert out["ok"] is True
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log = proc.stderr.read().decode() if proc.stderr else ""
+        proc.stderr.close()  # type: ignore[union-attr]
+    assert "Traceback" not in log, log[-3000:]

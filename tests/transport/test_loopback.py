@@ -4,6 +4,7 @@ over HTTPS) -> our receiver under uvicorn; then the faults a real network produc
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import time
@@ -27,7 +28,7 @@ from peppol_response.identifiers import (
     ParticipantId,
 )
 from peppol_response.sbdh import read_sbdh
-from peppol_response.server import create_app
+from peppol_response.server import HAVE_HTTPTOOLS, MAX_REQUEST_HEAD, create_app
 from peppol_response.smp import SML_TEST, NaptrLocator, SmpDiscovery
 from peppol_response.testing.loopback import LoopbackServer
 from peppol_response.testing.pki import TestPki
@@ -211,3 +212,49 @@ def test_slow_headers_and_slow_bodies_do_not_stop_the_service(net: Network) -> N
     assert b"Traceback" not in answer
     slow_head.close()
     slow_body.close()
+
+
+@pytest.mark.parametrize("http", ["GuardedHttpToolsProtocol", "GuardedH11Protocol"])
+def test_either_http_protocol_serves_and_guards_the_edge(test_pki: TestPki, tmp_path: Path, http: str) -> None:
+    if http == "GuardedHttpToolsProtocol" and not HAVE_HTTPTOOLS:
+        pytest.skip("httptools is not installed")
+    handler = Recorder()
+    receiver = make_receiver(test_pki, store=f"sqlite:///{tmp_path / 'in.db'}", handler=handler,
+                             settings=ReceiverSettings(poll_interval=0.2))
+    with LoopbackServer(create_app(receiver), header_timeout=1.0, http=f"peppol_response.server:{http}") as server:
+        cert = test_pki.ap("PXX000002").certificate
+        with Sender(test_pki.ap("PXX000001"), trust=test_pki.ap_trust_store(), country_c1="BE",
+                    transport=RequestsTransport(verify=False)) as sender:
+            sent = [sender.send(example(), target=Target(server.url + "/as4", cert)).message_id for _ in range(2)]
+
+        def connect() -> socket.socket:
+            return socket.create_connection((server.host, server.port), timeout=5)
+
+        # a request head that never ends is closed by the deadline, without an answer
+        slow = connect()
+        slow.sendall(b"POST /as4 HTTP/1.1\r\nHost: localhost\r\nContent-Type: multi")
+        t0 = time.monotonic()
+        assert slow.recv(1024) == b""
+        assert time.monotonic() - t0 < 5
+        slow.close()
+        # a head still incomplete past the cap, in one header or in many, gets 400 and the connection closed
+        # (and with httptools, which is stricter than h11, also a complete head over the cap)
+        heads = [b"X-Pad: " + b"a" * (MAX_REQUEST_HEAD + 10),
+                 b"".join(b"X-Pad-%d: %s\r\n" % (i, b"b" * 100) for i in range(MAX_REQUEST_HEAD // 100))]
+        if http == "GuardedHttpToolsProtocol":
+            heads += [h + b"\r\n\r\n" for h in (heads[0], heads[1])]
+        for head in heads:
+            big = connect()
+            with contextlib.suppress(OSError):  # closed while we were still sending: the answer is waiting
+                big.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\n" + head)
+            answer = big.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+            assert b"Traceback" not in answer
+            big.close()
+        # and the service goes on: a head just under the cap, then the health check
+        ok = requests.get(server.url + "/health", headers={"X-Pad": "c" * (MAX_REQUEST_HEAD - 1024)}, timeout=5)
+        assert ok.status_code == 200
+        deadline = time.monotonic() + 10
+        while len(handler.ids) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert sorted(handler.ids) == sorted(sent)

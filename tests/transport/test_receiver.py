@@ -81,14 +81,20 @@ def test_app_receipts_stores_first_and_delivers_once(test_pki: TestPki, tmp_path
     assert msg.attempt == 1
 
 
+def _delivered_once(pki: TestPki, url: str, handler: Recorder) -> tuple[Any, Sender, Any, Any, Any]:
+    """A receiver on the store at ``url`` and one message delivered to it: (receiver, sender, header, outbound,
+    result)."""
+    receiver = make_receiver(pki, store=url, handler=handler)
+    sender = make_sender(pki, DirectTransport(receiver))
+    sbd, header = sender.envelope(example())
+    out = sender.prepare(sbd, header, target(pki))
+    return receiver, sender, header, out, sender.deliver(out, URL)
+
+
 def test_duplicates_across_restarts_get_the_original_receipt(test_pki: TestPki, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'in.db'}"
     handler = Recorder()
-    first = make_receiver(test_pki, store=url, handler=handler)
-    sender = make_sender(test_pki, DirectTransport(first))
-    sbd, header = sender.envelope(example())
-    out = sender.prepare(sbd, header, target(test_pki))
-    r1 = sender.deliver(out, URL)
+    first, sender, header, out, r1 = _delivered_once(test_pki, url, handler)
     second = make_receiver(test_pki, store=url, handler=handler)  # another process, same store
     r2 = Sender(test_pki.ap("PXX000001"), trust=test_pki.ap_trust_store(), transport=DirectTransport(second)
                 ).deliver(out, URL)
@@ -103,6 +109,28 @@ def test_duplicates_across_restarts_get_the_original_receipt(test_pki: TestPki, 
     with pytest.raises(RefusedError, match="already used for a different message") as info:
         sender.deliver(other, URL)
     assert info.value.code == "EBMS:0004"
+
+
+def test_a_retry_after_the_settings_changed_still_gets_the_original_receipt(test_pki: TestPki,
+                                                                             tmp_path: Path) -> None:
+    handler = Recorder()
+    before, _, _, out, first = _delivered_once(test_pki, f"sqlite:///{tmp_path / 'in.db'}", handler)
+    url = f"sqlite:///{tmp_path / 'in.db'}"
+    # restarted, no longer serving that participant nor that document type: a retry of what was stored
+    # is answered with its receipt, a new message is refused
+    for settings in (ReceiverSettings(served=frozenset({ParticipantId.of("0088:7300010000009")})),
+                     ReceiverSettings(accepts={})):
+        after = make_receiver(test_pki, store=url, handler=handler, settings=settings)
+        again = make_sender(test_pki, DirectTransport(after)).deliver(out, URL)
+        assert again.receipt.raw == first.receipt.raw
+        with pytest.raises(RefusedError) as info:
+            make_sender(test_pki, DirectTransport(after)).send(example(), target=target(test_pki))
+        assert info.value.error_detail == "PEPPOL:NOT_SERVICED"
+    row = before.store.get(out.message_id)
+    assert row is not None
+    assert row.duplicates == 2
+    assert before.deliver_pending() == 1
+    assert handler.ids == [out.message_id]
 
 
 def test_not_serviced_participant_and_document_type(test_pki: TestPki) -> None:
