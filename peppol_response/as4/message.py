@@ -810,9 +810,13 @@ def _timestamp(info: etree._Element | _Kids, *, required: bool) -> datetime | No
         raise _invalid(f"eb:Timestamp: {exc}", el) from None
 
 
+_EB_PARTY_ID: Final = f"{{{NS.EB}}}PartyId"
+_EB_USER_MESSAGE: Final = f"{{{NS.EB}}}UserMessage"
+
+
 def _party_of(info: etree._Element | _Kids, tag: str) -> Party:
-    el = _req(info, tag)
-    ids = [c for c in el if c.tag == f"{{{NS.EB}}}PartyId"]
+    el = _Kids(_req(info, tag))
+    ids = el.by_tag.get(_EB_PARTY_ID) or []
     if len(ids) != 1:
         raise ebms_error(ErrorCode.VALUE_INCONSISTENT,
                          f"eb:{tag} must hold exactly one eb:PartyId, found {len(ids)}")
@@ -961,14 +965,15 @@ def read_messaging(el: etree._Element) -> Messaging:
     users: list[UserMessage] = []
     receipts: list[ReceiptSignal] = []
     errors: list[ErrorSignal] = []
-    bundled = len(el.findall(f"{{{NS.EB}}}UserMessage"))
+    children = [(c, tag) for c in el if isinstance(tag := c.tag, str)]
+    bundled = sum(1 for _, tag in children if tag == _EB_USER_MESSAGE)
     if bundled > 1:
         raise ebms_error(ErrorCode.VALUE_INCONSISTENT,
                          f"eb:Messaging bundles {bundled} UserMessages; Peppol sends exactly one")
-    for child in _kids(el):
-        if child.tag == f"{{{NS.EB}}}UserMessage":
+    for child, tag in children:
+        if tag == _EB_USER_MESSAGE:
             users.append(_user_message(child))
-        elif child.tag == f"{{{NS.EB}}}SignalMessage":
+        elif tag == f"{{{NS.EB}}}SignalMessage":
             sig = _signal(child)
             (receipts if isinstance(sig, ReceiptSignal) else errors).append(sig)  # type: ignore[arg-type]
         else:

@@ -240,12 +240,16 @@ def _split_head(body: bytes, start: int, limit: int) -> tuple[int, bytes]:
     if body.startswith(b"\n", start):
         return start + 1, b""
     end = start + limit + 4
-    found = [(pos, n) for pos, n in ((body.find(b"\r\n\r\n", start, end), 4), (body.find(b"\n\n", start, end), 2))
-             if pos >= 0]
-    if not found:
+    # The earlier of CRLF CRLF and LF LF ends the block. An LF LF can only come before a CRLF CRLF, so once
+    # the latter is found the former is looked for only up to it (not through the limit: with CRLF headers
+    # there is none, and the scan would run over the part's content).
+    pos = body.find(b"\r\n\r\n", start, end)
+    lf = body.find(b"\n\n", start, pos if pos >= 0 else end)
+    if lf >= 0:
+        return lf + 2, body[start:lf]
+    if pos < 0:
         raise _mime_error("a MIME part's headers do not end (no empty line) or exceed the header size limit")
-    pos, n = min(found)
-    return pos + n, body[start:pos]
+    return pos + 4, body[start:pos]
 
 
 def _decode(part_headers: tuple[tuple[str, str], ...], content: memoryview) -> bytes | memoryview:

@@ -37,6 +37,7 @@ from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlg
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from lxml import etree
 
 from ..errors import As4Error
@@ -778,8 +779,15 @@ def open_attachment(
         if len(view) < 28:
             raise _decrypt_error("the encrypted attachment is shorter than IV and tag")
         iv, body, tag = view[:12], view[12:-16], view[-16:]
-        dec = Cipher(algorithms.AES(key), modes.GCM(bytes(iv), bytes(tag))).decryptor()
-        view = body
+        if len(view) <= chunk:
+            # one chunk: decrypt and check the tag in one call (a streaming context costs more to set up)
+            try:
+                view = memoryview(AESGCM(key).decrypt(bytes(iv), view[12:], None))
+            except InvalidTag:
+                raise _decrypt_error("the attachment does not decrypt: its GCM tag does not verify") from None
+        else:
+            dec = Cipher(algorithms.AES(key), modes.GCM(bytes(iv), bytes(tag))).decryptor()
+            view = body
     hasher = _DIGEST[digest[0]]()
     out: list[bytes] = []
     produced = 0
