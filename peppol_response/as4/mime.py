@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import quopri
 import re
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from ..errors import As4Error
@@ -59,6 +58,17 @@ class MimePart:
 
     headers: tuple[tuple[str, str], ...]
     content: bytes | memoryview
+    content_id: str | None = field(init=False, repr=False, compare=False)
+    """The Content-ID without angle brackets (as ``cid:`` URIs name it), or None."""
+
+    def __post_init__(self) -> None:
+        # set once here: looked up several times per message, and functools.cached_property takes a lock
+        raw = self.header("content-id")
+        if raw is not None:
+            raw = raw.strip()
+            if raw.startswith("<") and raw.endswith(">"):
+                raw = raw[1:-1].strip()
+        object.__setattr__(self, "content_id", raw or None)
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -67,20 +77,9 @@ class MimePart:
                 return v
         return None
 
-    @functools.cached_property
+    @property
     def content_type(self) -> str:
         return parse_content_type(self.header("content-type") or "application/octet-stream")[0]
-
-    @functools.cached_property
-    def content_id(self) -> str | None:
-        """The Content-ID without angle brackets (as ``cid:`` URIs name it), or None."""
-        raw = self.header("content-id")
-        if raw is None:
-            return None
-        raw = raw.strip()
-        if raw.startswith("<") and raw.endswith(">"):
-            raw = raw[1:-1].strip()
-        return raw or None
 
 
 @dataclass(frozen=True)

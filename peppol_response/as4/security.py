@@ -58,6 +58,7 @@ __all__ = [
     "SecurityPolicy",
     "VerifiedSignature",
     "compress",
+    "encrypt",
     "encrypt_stream",
     "gzip_chunks",
     "index_ids",
@@ -232,6 +233,12 @@ def encrypt_stream(key: bytes, chunks: Iterable[bytes], iv: bytes | None = None)
         if out:
             yield out
     yield enc.finalize() + enc.tag
+
+
+def encrypt(key: bytes, data: bytes, iv: bytes | None = None) -> bytes:
+    """:func:`encrypt_stream` of one piece in one call (IV, ciphertext, tag)."""
+    iv = iv or os.urandom(12)
+    return iv + AESGCM(key).encrypt(iv, data, None)
 
 
 def reference_xml(uri: str, transform: str, digest: bytes, *, with_ns: bool = False) -> str:
@@ -739,9 +746,17 @@ class Opened:
 
 
 def _same_key(a: x509.Certificate, b: x509.Certificate) -> bool:
+    if a == b:  # the usual case: the sender encrypted for the very certificate we hold
+        return True
     fmt = serialization.PublicFormat.SubjectPublicKeyInfo
     return a.public_key().public_bytes(serialization.Encoding.DER, fmt) == b.public_key().public_bytes(
         serialization.Encoding.DER, fmt)
+
+
+@functools.lru_cache(maxsize=32)
+def _oaep(mgf_hash: Callable[[], hashes.HashAlgorithm], oaep_hash: Callable[[], hashes.HashAlgorithm],
+          label: bytes | None) -> padding.OAEP:
+    return padding.OAEP(padding.MGF1(mgf_hash()), oaep_hash(), label)
 
 
 def unwrap(ek: _EncryptedKey, ed: _EncryptedData, identity: Identity) -> bytes:
@@ -751,7 +766,7 @@ def unwrap(ek: _EncryptedKey, ed: _EncryptedData, identity: Identity) -> bytes:
             f"the payload is encrypted for another certificate ({ek.recipient.subject.rfc4514_string()}, serial "
             f"{ek.recipient.serial_number:x}), not ours")
     try:
-        key = identity.key.decrypt(ek.wrapped, padding.OAEP(padding.MGF1(ek.mgf_hash()), ek.oaep_hash(), ek.label))
+        key = identity.key.decrypt(ek.wrapped, _oaep(ek.mgf_hash, ek.oaep_hash, ek.label))
     except ValueError:
         raise _decrypt_error("the content key does not unwrap with our private key") from None
     if len(key) != _GCM_KEY_BYTES[ed.algorithm]:
