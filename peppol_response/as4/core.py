@@ -32,6 +32,7 @@ Only then is a receipt signed. A ping (ebMS test service/action) is receipted wi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -422,8 +423,7 @@ class As4Endpoint:
     def _receive(self, content_type: str | None, body: bytes, received_at: datetime,
                  receipt_timestamp: datetime | None, state: dict[str, UserMessage]) -> Delivered:
         lim = self.limits
-        mp = parse_multipart(content_type, body, MimeLimits(max_message=lim.max_message, max_root=lim.max_soap,
-                                                            max_parts=lim.max_parts))
+        mp = parse_multipart(content_type, body, _mime_limits(lim))
         raw = bytes(mp.root.content)
         env = parse_envelope(raw, max_bytes=lim.max_soap)
         if env.messaging is None:
@@ -491,6 +491,11 @@ def not_serviced(description: str, *, ref_to_message_id: str | None = None) -> A
     """EBMS:0004 with ErrorDetail ``PEPPOL:NOT_SERVICED``: the receiver does not serve this participant,
     document type or process (Peppol AS4 profile). Pass it to :meth:`As4Endpoint.refuse`."""
     return ebms_error(ErrorCode.OTHER, description, ref_to_message_id=ref_to_message_id, detail=NOT_SERVICED)
+
+
+@functools.lru_cache(maxsize=8)
+def _mime_limits(lim: Limits) -> MimeLimits:
+    return MimeLimits(max_message=lim.max_message, max_root=lim.max_soap, max_parts=lim.max_parts)
 
 
 def _random_key() -> bytes:

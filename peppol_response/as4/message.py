@@ -725,7 +725,7 @@ def parse_envelope(data: bytes, *, max_bytes: int = 4 * 1024 * 1024) -> SoapEnve
             elif _is_true(block.get(f"{{{NS.S12}}}mustUnderstand")):
                 raise _invalid(f"header block {block.tag} must be understood but is not supported", block)
     fault_reason = fault_code = None
-    fault = body.find(f"{{{NS.S12}}}Fault")
+    fault = body.find(f"{{{NS.S12}}}Fault") if len(body) else None
     if fault is not None:
         fault_code = (fault.findtext(f"{{{NS.S12}}}Code/{{{NS.S12}}}Value") or "").strip() or None
         texts = [(t.text or "").strip() for t in fault.iterfind(f"{{{NS.S12}}}Reason/{{{NS.S12}}}Text")]

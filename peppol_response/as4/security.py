@@ -416,6 +416,8 @@ class SecurityHeader:
     signer: x509.Certificate
     references: tuple[_Ref, ...]
     encrypted_keys: tuple[_EncryptedKey, ...] = field(default=())
+    signature_value: etree._Element | None = None
+    """The ``ds:SignatureValue`` element (found while locating; None: look it up again)."""
 
     def encrypted(self, content_id: str) -> tuple[_EncryptedKey, _EncryptedData] | None:
         for ek in self.encrypted_keys:
@@ -437,11 +439,12 @@ def _token(security: etree._Element, ids: dict[str, etree._Element], key_info: e
     """Resolve ``KeyInfo/SecurityTokenReference/Reference`` to an X509v3 BinarySecurityToken (EBMS:0103 else)."""
     if key_info is None:
         raise _policy(f"the {what} has no KeyInfo; Peppol requires a direct reference to a BinarySecurityToken")
-    strefs = key_info.findall(f"{_Q['wsse']}SecurityTokenReference")
+    strefs = _kids(key_info).get(_WSSE_STR, ())
     if len(strefs) != 1:
         raise _policy(f"the {what}'s KeyInfo must hold one wsse:SecurityTokenReference (found X509Data or other)")
-    ref = strefs[0].find(f"{_Q['wsse']}Reference")
-    if ref is None or len([c for c in strefs[0] if isinstance(c.tag, str)]) != 1:
+    str_kids = _kids(strefs[0])
+    ref = _first(str_kids, _WSSE_REFERENCE)
+    if ref is None or sum(len(v) for v in str_kids.values()) != 1:
         kinds = ", ".join(sorted({etree.QName(c).localname for c in strefs[0] if isinstance(c.tag, str)}))
         raise _policy(f"the {what} identifies its certificate by {kinds or 'nothing'}; Peppol requires a direct "
                       "wsse:Reference to an X509v3 BinarySecurityToken")
@@ -497,6 +500,8 @@ def _first(kids: dict[str, list[etree._Element]], tag: str) -> etree._Element | 
     return found[0] if found else None
 
 
+_WSSE_STR: Final = f"{_Q['wsse']}SecurityTokenReference"
+_WSSE_REFERENCE: Final = f"{_Q['wsse']}Reference"
 _DS_SIGNATURE: Final = f"{_Q['ds']}Signature"
 _DS_SIGNED_INFO: Final = f"{_Q['ds']}SignedInfo"
 _DS_SIGNATURE_VALUE: Final = f"{_Q['ds']}SignatureValue"
@@ -541,7 +546,8 @@ def inspect(env: SoapEnvelope, policy: SecurityPolicy, *, require_encryption: bo
     sig = sigs[0]
     sig_kids = _kids(sig)
     signed_info = _first(sig_kids, _DS_SIGNED_INFO)
-    if signed_info is None or _first(sig_kids, _DS_SIGNATURE_VALUE) is None:
+    signature_value = _first(sig_kids, _DS_SIGNATURE_VALUE)
+    if signed_info is None or signature_value is None:
         raise ebms_error(ErrorCode.INVALID_HEADER, "ds:Signature lacks SignedInfo or SignatureValue")
     si_kids = _kids(signed_info)
     cm = _first(si_kids, _DS_C14N)
@@ -593,7 +599,8 @@ def inspect(env: SoapEnvelope, policy: SecurityPolicy, *, require_encryption: bo
     if need_enc and not keys:
         raise _policy("the payload is not encrypted (no xenc:EncryptedKey): Peppol requires encryption")
     return SecurityHeader(
-        security, ids, sig, signed_info, _prefix_list(cm), _SIGNATURE_HASH[alg], signer, tuple(refs), tuple(keys)
+        security, ids, sig, signed_info, _prefix_list(cm), _SIGNATURE_HASH[alg], signer, tuple(refs), tuple(keys),
+        signature_value,
     )
 
 
@@ -694,7 +701,9 @@ def verify_signature(
     is digested: whoever is not trusted cannot make us canonicalise and hash large elements.
     Raises EBMS:0101 for anything that does not verify, is not covered or points elsewhere.
     """
-    signature_value = _unb64(header.signature.findtext(f"{_Q['ds']}SignatureValue"), "the SignatureValue")
+    sv = header.signature_value
+    signature_value = _unb64(sv.text if sv is not None else header.signature.findtext(_DS_SIGNATURE_VALUE),
+                             "the SignatureValue")
     public = header.signer.public_key()
     assert isinstance(public, rsa.RSAPublicKey)
     try:
