@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import quopri
 import re
 import uuid
@@ -79,7 +80,7 @@ class MimePart:
 
     @property
     def content_type(self) -> str:
-        return parse_content_type(self.header("content-type") or "application/octet-stream")[0]
+        return _media_type(self.header("content-type") or "application/octet-stream")
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,12 @@ def parse_content_type(value: str) -> tuple[str, dict[str, str]]:
         if pos < len(rest) and rest[pos] == ";":
             pos += 1
     return main.strip().lower(), params
+
+
+@functools.lru_cache(maxsize=64)
+def _media_type(value: str) -> str:
+    """The media type of a part's Content-Type (part headers repeat from message to message)."""
+    return parse_content_type(value)[0]
 
 
 def new_boundary() -> str:

@@ -428,6 +428,8 @@ class SecurityHeader:
 
 
 def _prefix_list(parent: etree._Element) -> tuple[str, ...] | None:
+    if not len(parent):  # the usual empty Transform / CanonicalizationMethod
+        return None
     incl = parent.find(f"{_Q['ec']}InclusiveNamespaces")
     if incl is None:
         return None
