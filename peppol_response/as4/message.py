@@ -489,14 +489,23 @@ def _clean(value: str, limit: int = 1000) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
+# values that exclusive C14N writes unchanged and XML can carry (most ids and names): one match, no replaces
+_PLAIN_TEXT: Final = re.compile("[^&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*")
+_PLAIN_ATTR: Final = re.compile('[^&<>"\t\n\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*')
+
+
 def _t(value: str) -> str:
     """Text node content as exclusive C14N writes it."""
+    if _PLAIN_TEXT.fullmatch(value):
+        return value
     _check_chars(value)
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#xD;")
 
 
 def _a(value: str) -> str:
     """Attribute value as exclusive C14N writes it (inside double quotes)."""
+    if _PLAIN_ATTR.fullmatch(value):
+        return value
     _check_chars(value)
     return (
         value.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
