@@ -441,7 +441,7 @@ def _token(security: etree._Element, ids: dict[str, etree._Element], key_info: e
     """Resolve ``KeyInfo/SecurityTokenReference/Reference`` to an X509v3 BinarySecurityToken (EBMS:0103 else)."""
     if key_info is None:
         raise _policy(f"the {what} has no KeyInfo; Peppol requires a direct reference to a BinarySecurityToken")
-    strefs = _kids(key_info).get(_WSSE_STR, ())
+    strefs = _children(key_info, _WSSE_STR)
     if len(strefs) != 1:
         raise _policy(f"the {what}'s KeyInfo must hold one wsse:SecurityTokenReference (found X509Data or other)")
     str_kids = _kids(strefs[0])
@@ -495,6 +495,15 @@ def _kids(el: etree._Element) -> dict[str, list[etree._Element]]:
             else:
                 by_tag[tag] = [c]
     return by_tag
+
+
+def _child(el: etree._Element, tag: str) -> etree._Element | None:
+    """The first child element named ``tag`` (one lookup: cheaper than gathering all children)."""
+    return next(el.iterchildren(tag), None)
+
+
+def _children(el: etree._Element, tag: str) -> list[etree._Element]:
+    return list(el.iterchildren(tag))
 
 
 def _first(kids: dict[str, list[etree._Element]], tag: str) -> etree._Element | None:
@@ -571,7 +580,7 @@ def inspect(env: SoapEnvelope, policy: SecurityPolicy, *, require_encryption: bo
             raise _policy("a ds:Reference without URI")
         ref_kids = _kids(ref)
         tr = _first(ref_kids, _DS_TRANSFORMS)
-        transforms = _kids(tr).get(_DS_TRANSFORM, []) if tr is not None else []
+        transforms = _children(tr, _DS_TRANSFORM) if tr is not None else []
         talgs = [t.get("Algorithm") for t in transforms]
         prefixes: tuple[str, ...] | None = None
         if uri.startswith("cid:"):
@@ -631,11 +640,11 @@ def _encrypted_key(security: etree._Element, ids: dict[str, etree._Element], ek:
     label = _unb64(params.text, "OAEPparams") if params is not None else None
     recipient = _token(security, ids, _first(ek_kids, _DS_KEY_INFO), "EncryptedKey")
     cdata = _first(ek_kids, _XENC_CIPHER_DATA)
-    cvalue = _first(_kids(cdata), _XENC_CIPHER_VALUE) if cdata is not None else None
+    cvalue = _child(cdata, _XENC_CIPHER_VALUE) if cdata is not None else None
     wrapped = _unb64(cvalue.text if cvalue is not None else None, "the EncryptedKey CipherValue")
     data: list[_EncryptedData] = []
     ref_list = _first(ek_kids, _XENC_REF_LIST)
-    for dr in _kids(ref_list).get(_XENC_DATA_REF, ()) if ref_list is not None else ():
+    for dr in _children(ref_list, _XENC_DATA_REF) if ref_list is not None else ():
         uri = dr.get("URI") or ""
         ed = ids.get(uri[1:]) if uri.startswith("#") else None
         if ed is None or ed.tag != _XENC_ED:
@@ -653,7 +662,7 @@ def _encrypted_key(security: etree._Element, ids: dict[str, etree._Element], ek:
         if ealg not in _GCM_KEY_BYTES:
             raise _decrypt_error(f"unsupported data encryption algorithm {ealg}")
         ed_cdata = _first(ed_kids, _XENC_CIPHER_DATA)
-        cref = _first(_kids(ed_cdata), _XENC_CIPHER_REF) if ed_cdata is not None else None
+        cref = _child(ed_cdata, _XENC_CIPHER_REF) if ed_cdata is not None else None
         curi = cref.get("URI") if cref is not None else None
         if curi is None or not curi.startswith("cid:"):
             raise _policy(f"EncryptedData {uri} must reference its attachment with a cid: CipherReference")
