@@ -335,12 +335,19 @@ Fetch = Callable[[str, float], tuple[int, bytes]]
 
 
 def _requests_fetch(verify: bool | str) -> Fetch:
+    """The default fetch: ``requests``, one keep-alive session per thread (an SMP is asked again and again
+    for the same participants' peers; a TLS handshake per lookup would cost more than the lookup)."""
+    local = threading.local()
+
     def fetch(url: str, timeout: float) -> tuple[int, bytes]:
         import requests
 
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
         try:
-            with requests.get(url, timeout=timeout, verify=verify, stream=True, allow_redirects=False,
-                              headers={"Accept": "application/xml"}) as resp:
+            with session.get(url, timeout=timeout, verify=verify, stream=True, allow_redirects=False,
+                             headers={"Accept": "application/xml"}) as resp:
                 body = resp.raw.read(_MAX_SMP_BYTES + 1, decode_content=True)
                 if len(body) > _MAX_SMP_BYTES:
                     raise DiscoveryError(f"SMP answer from {url} is larger than {_MAX_SMP_BYTES} bytes")

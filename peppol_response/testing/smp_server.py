@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import socket
 import ssl
@@ -48,6 +49,9 @@ class LocalSmp:
         smp = self
 
         class Handler(BaseHTTPRequestHandler):
+            # headers and body go out in separate writes: without TCP_NODELAY the body waits for the
+            # client's delayed ACK (~40 ms a request on Linux loopback)
+            disable_nagle_algorithm = True
             protocol_version = "HTTP/1.1"
 
             def log_message(self, format: str, *args: Any) -> None:
@@ -62,8 +66,7 @@ class LocalSmp:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _ClosingHTTPServer((host, port), Handler)
         self.scheme = "http"
         if tls is not None:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -85,7 +88,8 @@ class LocalSmp:
 
     def stop(self) -> None:
         self._httpd.shutdown()
-        self._httpd.server_close()
+        self._httpd.close_connections()  # clients keep connections alive: end them, or their threads stay
+        self._httpd.server_close()  # joins the connection threads
 
     def __enter__(self) -> LocalSmp:
         return self.start()
@@ -154,6 +158,35 @@ class LocalSmp:
             etree.SubElement(ep, s + "ServiceDescription").text = "peppol-response local SMP"
             etree.SubElement(ep, s + "TechnicalContactUrl").text = "mailto:ap@example.test"
         return root
+
+
+class _ClosingHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server whose stop also ends kept-alive connections and waits for their threads."""
+
+    daemon_threads = False
+    block_on_close = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            conns = list(self._open)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
 
 class LocalDns:

@@ -75,7 +75,8 @@ def test_starts_and_stops_cleanly_without_leaks(key_cache: KeyCache) -> None:
         assert answer.message_id is None
         assert net.seller.status(invoice).state is None
     assert not net.threads()
-    assert {t.ident for t in threading.enumerate()} <= before | {threading.get_ident()}
+    assert {t.ident for t in threading.enumerate()} <= before | {threading.get_ident()}, [
+        t.name for t in threading.enumerate() if t.ident not in before]
     assert all(_refused(p) for p in ports)
     assert _udp_free(dns_port)
     assert not workdir.exists()  # a temporary work directory goes with the network
