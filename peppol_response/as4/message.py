@@ -489,14 +489,23 @@ def _clean(value: str, limit: int = 1000) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
+# values that exclusive C14N writes unchanged and XML can carry (most ids and names): one match, no replaces
+_PLAIN_TEXT: Final = re.compile("[^&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*")
+_PLAIN_ATTR: Final = re.compile('[^&<>"\t\n\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*')
+
+
 def _t(value: str) -> str:
     """Text node content as exclusive C14N writes it."""
+    if _PLAIN_TEXT.fullmatch(value):
+        return value
     _check_chars(value)
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#xD;")
 
 
 def _a(value: str) -> str:
     """Attribute value as exclusive C14N writes it (inside double quotes)."""
+    if _PLAIN_ATTR.fullmatch(value):
+        return value
     _check_chars(value)
     return (
         value.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
@@ -509,7 +518,8 @@ def format_timestamp(ts: datetime) -> str:
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
     ts = ts.astimezone(UTC)
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+    return (f"{ts.year:04d}-{ts.month:02d}-{ts.day:02d}T{ts.hour:02d}:{ts.minute:02d}:{ts.second:02d}."
+            f"{ts.microsecond // 1000:03d}Z")
 
 
 _TS: Final = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?")
@@ -724,7 +734,7 @@ def parse_envelope(data: bytes, *, max_bytes: int = 4 * 1024 * 1024) -> SoapEnve
             elif _is_true(block.get(f"{{{NS.S12}}}mustUnderstand")):
                 raise _invalid(f"header block {block.tag} must be understood but is not supported", block)
     fault_reason = fault_code = None
-    fault = body.find(f"{{{NS.S12}}}Fault")
+    fault = body.find(f"{{{NS.S12}}}Fault") if len(body) else None
     if fault is not None:
         fault_code = (fault.findtext(f"{{{NS.S12}}}Code/{{{NS.S12}}}Value") or "").strip() or None
         texts = [(t.text or "").strip() for t in fault.iterfind(f"{{{NS.S12}}}Reason/{{{NS.S12}}}Text")]
@@ -810,9 +820,13 @@ def _timestamp(info: etree._Element | _Kids, *, required: bool) -> datetime | No
         raise _invalid(f"eb:Timestamp: {exc}", el) from None
 
 
+_EB_PARTY_ID: Final = f"{{{NS.EB}}}PartyId"
+_EB_USER_MESSAGE: Final = f"{{{NS.EB}}}UserMessage"
+
+
 def _party_of(info: etree._Element | _Kids, tag: str) -> Party:
-    el = _req(info, tag)
-    ids = [c for c in el if c.tag == f"{{{NS.EB}}}PartyId"]
+    el = _Kids(_req(info, tag))
+    ids = el.by_tag.get(_EB_PARTY_ID) or []
     if len(ids) != 1:
         raise ebms_error(ErrorCode.VALUE_INCONSISTENT,
                          f"eb:{tag} must hold exactly one eb:PartyId, found {len(ids)}")
@@ -961,14 +975,15 @@ def read_messaging(el: etree._Element) -> Messaging:
     users: list[UserMessage] = []
     receipts: list[ReceiptSignal] = []
     errors: list[ErrorSignal] = []
-    bundled = len(el.findall(f"{{{NS.EB}}}UserMessage"))
+    children = [(c, tag) for c in el if isinstance(tag := c.tag, str)]
+    bundled = sum(1 for _, tag in children if tag == _EB_USER_MESSAGE)
     if bundled > 1:
         raise ebms_error(ErrorCode.VALUE_INCONSISTENT,
                          f"eb:Messaging bundles {bundled} UserMessages; Peppol sends exactly one")
-    for child in _kids(el):
-        if child.tag == f"{{{NS.EB}}}UserMessage":
+    for child, tag in children:
+        if tag == _EB_USER_MESSAGE:
             users.append(_user_message(child))
-        elif child.tag == f"{{{NS.EB}}}SignalMessage":
+        elif tag == f"{{{NS.EB}}}SignalMessage":
             sig = _signal(child)
             (receipts if isinstance(sig, ReceiptSignal) else errors).append(sig)  # type: ignore[arg-type]
         else:

@@ -21,7 +21,7 @@ import quopri
 import re
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from ..errors import As4Error
@@ -59,6 +59,17 @@ class MimePart:
 
     headers: tuple[tuple[str, str], ...]
     content: bytes | memoryview
+    content_id: str | None = field(init=False, repr=False, compare=False)
+    """The Content-ID without angle brackets (as ``cid:`` URIs name it), or None."""
+
+    def __post_init__(self) -> None:
+        # set once here: looked up several times per message, and functools.cached_property takes a lock
+        raw = self.header("content-id")
+        if raw is not None:
+            raw = raw.strip()
+            if raw.startswith("<") and raw.endswith(">"):
+                raw = raw[1:-1].strip()
+        object.__setattr__(self, "content_id", raw or None)
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -67,20 +78,9 @@ class MimePart:
                 return v
         return None
 
-    @functools.cached_property
+    @property
     def content_type(self) -> str:
-        return parse_content_type(self.header("content-type") or "application/octet-stream")[0]
-
-    @functools.cached_property
-    def content_id(self) -> str | None:
-        """The Content-ID without angle brackets (as ``cid:`` URIs name it), or None."""
-        raw = self.header("content-id")
-        if raw is None:
-            return None
-        raw = raw.strip()
-        if raw.startswith("<") and raw.endswith(">"):
-            raw = raw[1:-1].strip()
-        return raw or None
+        return _media_type(self.header("content-type") or "application/octet-stream")
 
 
 @dataclass(frozen=True)
@@ -149,6 +149,12 @@ def parse_content_type(value: str) -> tuple[str, dict[str, str]]:
         if pos < len(rest) and rest[pos] == ";":
             pos += 1
     return main.strip().lower(), params
+
+
+@functools.lru_cache(maxsize=64)
+def _media_type(value: str) -> str:
+    """The media type of a part's Content-Type (part headers repeat from message to message)."""
+    return parse_content_type(value)[0]
 
 
 def new_boundary() -> str:
@@ -240,12 +246,16 @@ def _split_head(body: bytes, start: int, limit: int) -> tuple[int, bytes]:
     if body.startswith(b"\n", start):
         return start + 1, b""
     end = start + limit + 4
-    found = [(pos, n) for pos, n in ((body.find(b"\r\n\r\n", start, end), 4), (body.find(b"\n\n", start, end), 2))
-             if pos >= 0]
-    if not found:
+    # The earlier of CRLF CRLF and LF LF ends the block. An LF LF can only come before a CRLF CRLF, so once
+    # the latter is found the former is looked for only up to it (not through the limit: with CRLF headers
+    # there is none, and the scan would run over the part's content).
+    pos = body.find(b"\r\n\r\n", start, end)
+    lf = body.find(b"\n\n", start, pos if pos >= 0 else end)
+    if lf >= 0:
+        return lf + 2, body[start:lf]
+    if pos < 0:
         raise _mime_error("a MIME part's headers do not end (no empty line) or exceed the header size limit")
-    pos, n = min(found)
-    return pos + n, body[start:pos]
+    return pos + 4, body[start:pos]
 
 
 def _decode(part_headers: tuple[tuple[str, str], ...], content: memoryview) -> bytes | memoryview:

@@ -37,6 +37,7 @@ from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlg
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from lxml import etree
 
 from ..errors import As4Error
@@ -57,6 +58,7 @@ __all__ = [
     "SecurityPolicy",
     "VerifiedSignature",
     "compress",
+    "encrypt",
     "encrypt_stream",
     "gzip_chunks",
     "index_ids",
@@ -231,6 +233,12 @@ def encrypt_stream(key: bytes, chunks: Iterable[bytes], iv: bytes | None = None)
         if out:
             yield out
     yield enc.finalize() + enc.tag
+
+
+def encrypt(key: bytes, data: bytes, iv: bytes | None = None) -> bytes:
+    """:func:`encrypt_stream` of one piece in one call (IV, ciphertext, tag)."""
+    iv = iv or os.urandom(12)
+    return iv + AESGCM(key).encrypt(iv, data, None)
 
 
 def reference_xml(uri: str, transform: str, digest: bytes, *, with_ns: bool = False) -> str:
@@ -408,6 +416,8 @@ class SecurityHeader:
     signer: x509.Certificate
     references: tuple[_Ref, ...]
     encrypted_keys: tuple[_EncryptedKey, ...] = field(default=())
+    signature_value: etree._Element | None = None
+    """The ``ds:SignatureValue`` element (found while locating; None: look it up again)."""
 
     def encrypted(self, content_id: str) -> tuple[_EncryptedKey, _EncryptedData] | None:
         for ek in self.encrypted_keys:
@@ -418,6 +428,8 @@ class SecurityHeader:
 
 
 def _prefix_list(parent: etree._Element) -> tuple[str, ...] | None:
+    if not len(parent):  # the usual empty Transform / CanonicalizationMethod
+        return None
     incl = parent.find(f"{_Q['ec']}InclusiveNamespaces")
     if incl is None:
         return None
@@ -429,11 +441,12 @@ def _token(security: etree._Element, ids: dict[str, etree._Element], key_info: e
     """Resolve ``KeyInfo/SecurityTokenReference/Reference`` to an X509v3 BinarySecurityToken (EBMS:0103 else)."""
     if key_info is None:
         raise _policy(f"the {what} has no KeyInfo; Peppol requires a direct reference to a BinarySecurityToken")
-    strefs = key_info.findall(f"{_Q['wsse']}SecurityTokenReference")
+    strefs = _children(key_info, _WSSE_STR)
     if len(strefs) != 1:
         raise _policy(f"the {what}'s KeyInfo must hold one wsse:SecurityTokenReference (found X509Data or other)")
-    ref = strefs[0].find(f"{_Q['wsse']}Reference")
-    if ref is None or len([c for c in strefs[0] if isinstance(c.tag, str)]) != 1:
+    str_kids = _kids(strefs[0])
+    ref = _first(str_kids, _WSSE_REFERENCE)
+    if ref is None or sum(len(v) for v in str_kids.values()) != 1:
         kinds = ", ".join(sorted({etree.QName(c).localname for c in strefs[0] if isinstance(c.tag, str)}))
         raise _policy(f"the {what} identifies its certificate by {kinds or 'nothing'}; Peppol requires a direct "
                       "wsse:Reference to an X509v3 BinarySecurityToken")
@@ -484,11 +497,22 @@ def _kids(el: etree._Element) -> dict[str, list[etree._Element]]:
     return by_tag
 
 
+def _child(el: etree._Element, tag: str) -> etree._Element | None:
+    """The first child element named ``tag`` (one lookup: cheaper than gathering all children)."""
+    return next(el.iterchildren(tag), None)
+
+
+def _children(el: etree._Element, tag: str) -> list[etree._Element]:
+    return list(el.iterchildren(tag))
+
+
 def _first(kids: dict[str, list[etree._Element]], tag: str) -> etree._Element | None:
     found = kids.get(tag)
     return found[0] if found else None
 
 
+_WSSE_STR: Final = f"{_Q['wsse']}SecurityTokenReference"
+_WSSE_REFERENCE: Final = f"{_Q['wsse']}Reference"
 _DS_SIGNATURE: Final = f"{_Q['ds']}Signature"
 _DS_SIGNED_INFO: Final = f"{_Q['ds']}SignedInfo"
 _DS_SIGNATURE_VALUE: Final = f"{_Q['ds']}SignatureValue"
@@ -533,7 +557,8 @@ def inspect(env: SoapEnvelope, policy: SecurityPolicy, *, require_encryption: bo
     sig = sigs[0]
     sig_kids = _kids(sig)
     signed_info = _first(sig_kids, _DS_SIGNED_INFO)
-    if signed_info is None or _first(sig_kids, _DS_SIGNATURE_VALUE) is None:
+    signature_value = _first(sig_kids, _DS_SIGNATURE_VALUE)
+    if signed_info is None or signature_value is None:
         raise ebms_error(ErrorCode.INVALID_HEADER, "ds:Signature lacks SignedInfo or SignatureValue")
     si_kids = _kids(signed_info)
     cm = _first(si_kids, _DS_C14N)
@@ -555,7 +580,7 @@ def inspect(env: SoapEnvelope, policy: SecurityPolicy, *, require_encryption: bo
             raise _policy("a ds:Reference without URI")
         ref_kids = _kids(ref)
         tr = _first(ref_kids, _DS_TRANSFORMS)
-        transforms = _kids(tr).get(_DS_TRANSFORM, []) if tr is not None else []
+        transforms = _children(tr, _DS_TRANSFORM) if tr is not None else []
         talgs = [t.get("Algorithm") for t in transforms]
         prefixes: tuple[str, ...] | None = None
         if uri.startswith("cid:"):
@@ -585,7 +610,8 @@ def inspect(env: SoapEnvelope, policy: SecurityPolicy, *, require_encryption: bo
     if need_enc and not keys:
         raise _policy("the payload is not encrypted (no xenc:EncryptedKey): Peppol requires encryption")
     return SecurityHeader(
-        security, ids, sig, signed_info, _prefix_list(cm), _SIGNATURE_HASH[alg], signer, tuple(refs), tuple(keys)
+        security, ids, sig, signed_info, _prefix_list(cm), _SIGNATURE_HASH[alg], signer, tuple(refs), tuple(keys),
+        signature_value,
     )
 
 
@@ -614,11 +640,11 @@ def _encrypted_key(security: etree._Element, ids: dict[str, etree._Element], ek:
     label = _unb64(params.text, "OAEPparams") if params is not None else None
     recipient = _token(security, ids, _first(ek_kids, _DS_KEY_INFO), "EncryptedKey")
     cdata = _first(ek_kids, _XENC_CIPHER_DATA)
-    cvalue = _first(_kids(cdata), _XENC_CIPHER_VALUE) if cdata is not None else None
+    cvalue = _child(cdata, _XENC_CIPHER_VALUE) if cdata is not None else None
     wrapped = _unb64(cvalue.text if cvalue is not None else None, "the EncryptedKey CipherValue")
     data: list[_EncryptedData] = []
     ref_list = _first(ek_kids, _XENC_REF_LIST)
-    for dr in _kids(ref_list).get(_XENC_DATA_REF, ()) if ref_list is not None else ():
+    for dr in _children(ref_list, _XENC_DATA_REF) if ref_list is not None else ():
         uri = dr.get("URI") or ""
         ed = ids.get(uri[1:]) if uri.startswith("#") else None
         if ed is None or ed.tag != _XENC_ED:
@@ -636,7 +662,7 @@ def _encrypted_key(security: etree._Element, ids: dict[str, etree._Element], ek:
         if ealg not in _GCM_KEY_BYTES:
             raise _decrypt_error(f"unsupported data encryption algorithm {ealg}")
         ed_cdata = _first(ed_kids, _XENC_CIPHER_DATA)
-        cref = _first(_kids(ed_cdata), _XENC_CIPHER_REF) if ed_cdata is not None else None
+        cref = _child(ed_cdata, _XENC_CIPHER_REF) if ed_cdata is not None else None
         curi = cref.get("URI") if cref is not None else None
         if curi is None or not curi.startswith("cid:"):
             raise _policy(f"EncryptedData {uri} must reference its attachment with a cid: CipherReference")
@@ -686,7 +712,9 @@ def verify_signature(
     is digested: whoever is not trusted cannot make us canonicalise and hash large elements.
     Raises EBMS:0101 for anything that does not verify, is not covered or points elsewhere.
     """
-    signature_value = _unb64(header.signature.findtext(f"{_Q['ds']}SignatureValue"), "the SignatureValue")
+    sv = header.signature_value
+    signature_value = _unb64(sv.text if sv is not None else header.signature.findtext(_DS_SIGNATURE_VALUE),
+                             "the SignatureValue")
     public = header.signer.public_key()
     assert isinstance(public, rsa.RSAPublicKey)
     try:
@@ -738,9 +766,17 @@ class Opened:
 
 
 def _same_key(a: x509.Certificate, b: x509.Certificate) -> bool:
+    if a == b:  # the usual case: the sender encrypted for the very certificate we hold
+        return True
     fmt = serialization.PublicFormat.SubjectPublicKeyInfo
     return a.public_key().public_bytes(serialization.Encoding.DER, fmt) == b.public_key().public_bytes(
         serialization.Encoding.DER, fmt)
+
+
+@functools.lru_cache(maxsize=32)
+def _oaep(mgf_hash: Callable[[], hashes.HashAlgorithm], oaep_hash: Callable[[], hashes.HashAlgorithm],
+          label: bytes | None) -> padding.OAEP:
+    return padding.OAEP(padding.MGF1(mgf_hash()), oaep_hash(), label)
 
 
 def unwrap(ek: _EncryptedKey, ed: _EncryptedData, identity: Identity) -> bytes:
@@ -750,7 +786,7 @@ def unwrap(ek: _EncryptedKey, ed: _EncryptedData, identity: Identity) -> bytes:
             f"the payload is encrypted for another certificate ({ek.recipient.subject.rfc4514_string()}, serial "
             f"{ek.recipient.serial_number:x}), not ours")
     try:
-        key = identity.key.decrypt(ek.wrapped, padding.OAEP(padding.MGF1(ek.mgf_hash()), ek.oaep_hash(), ek.label))
+        key = identity.key.decrypt(ek.wrapped, _oaep(ek.mgf_hash, ek.oaep_hash, ek.label))
     except ValueError:
         raise _decrypt_error("the content key does not unwrap with our private key") from None
     if len(key) != _GCM_KEY_BYTES[ed.algorithm]:
@@ -778,8 +814,15 @@ def open_attachment(
         if len(view) < 28:
             raise _decrypt_error("the encrypted attachment is shorter than IV and tag")
         iv, body, tag = view[:12], view[12:-16], view[-16:]
-        dec = Cipher(algorithms.AES(key), modes.GCM(bytes(iv), bytes(tag))).decryptor()
-        view = body
+        if len(view) <= chunk:
+            # one chunk: decrypt and check the tag in one call (a streaming context costs more to set up)
+            try:
+                view = memoryview(AESGCM(key).decrypt(bytes(iv), view[12:], None))
+            except InvalidTag:
+                raise _decrypt_error("the attachment does not decrypt: its GCM tag does not verify") from None
+        else:
+            dec = Cipher(algorithms.AES(key), modes.GCM(bytes(iv), bytes(tag))).decryptor()
+            view = body
     hasher = _DIGEST[digest[0]]()
     out: list[bytes] = []
     produced = 0
