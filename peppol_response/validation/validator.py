@@ -11,7 +11,7 @@ from lxml import etree
 
 from ..binding import CBC
 from ..errors import EnvelopeError, ParseError, UnsafeXmlError
-from ..xmlsafe import DEFAULT_MAX_BYTES, MAX_DEPTH, parse_xml, qname, source_line
+from ..xmlsafe import DEFAULT_MAX_BYTES, parse_xml, qname, source_line
 from .engine import Evaluation, RuleSet, load_ruleset
 from .mlr import MLR_CUSTOMIZATION_ID
 from .report import DocumentKind, Finding, Layer, Report, Severity, _new_finding
@@ -47,20 +47,8 @@ def _looks_like_xml(text: str) -> bool:
     return text.lstrip("\ufeff \t\r\n").startswith("<")
 
 
-_TOO_DEEP: Final = etree.XPath("boolean(" + "/*" * (MAX_DEPTH + 1) + ")")
-
-
 def _parse(data: bytes | str, what: str, max_bytes: int) -> etree._Element:
-    """:func:`~peppol_response.xmlsafe.parse_xml` with its depth limit checked by libxml2 (several
-    times faster than the walk in Python); the walk runs only to name the offending line."""
-    root = parse_xml(data, what=what, max_bytes=max_bytes, max_depth=None)
-    # Nesting deeper than MAX_DEPTH takes more than MAX_DEPTH start tags, each opening with "<": most
-    # documents have far fewer "<" than that, and counting them costs less than the XPath.
-    starts = data.count("<") if isinstance(data, str) else data.count(b"<")
-    if starts > MAX_DEPTH and _TOO_DEEP(root):
-        parse_xml(data, what=what, max_bytes=max_bytes)  # raises UnsafeXmlError with the line
-        raise UnsafeXmlError(f"{what} nests elements deeper than {MAX_DEPTH} levels")  # pragma: no cover
-    return root
+    return parse_xml(data, what=what, max_bytes=max_bytes)
 
 
 def _read(source: Source, max_bytes: int) -> etree._Element:
