@@ -23,7 +23,7 @@ from typing import Any
 import click
 
 from ..errors import LocalOrderError, NetworkError, PeppolResponseError
-from .documents import NOT_TRANSPORT, _io_error, _validator
+from .documents import NOT_TRANSPORT, _io_error, write_examples
 
 __all__ = ["demo"]
 
@@ -57,22 +57,13 @@ def _section(echo: Callable[[str], None], number: int, title: str) -> None:
 
 def _documents(workdir: Path, chain: _Chain) -> None:
     """One response per example, validated and written: the short form of the document-level demo."""
-    from ..examples import EXAMPLE_INVOICES, example_invoice, example_responses
-
-    invoices, responses = workdir / "invoices", workdir / "responses"
-    invoices.mkdir(parents=True, exist_ok=True)
-    responses.mkdir(parents=True, exist_ok=True)
-    for name in EXAMPLE_INVOICES.values():
-        (invoices / name).write_bytes(example_invoice(name))
-    how, validate = _validator()
+    how, responses, written = write_examples(workdir)
     chain.echo(f"  built with peppol_response.reply; checked with {how}")
-    for example in example_responses():
-        xml = example.response.to_xml()
-        (responses / example.file_name).write_bytes(xml)
-        valid, findings = validate(xml)
-        if not valid:
-            chain.failures.append(f"{example.file_name} is not valid: {'; '.join(findings)}")
-        chain.echo(f"  {example.response.code.value}  {example.file_name:<34} {'valid' if valid else 'NOT VALID'}  "
+    for w in written:
+        example = w.example
+        if not w.valid:
+            chain.failures.append(f"{example.file_name} is not valid: {'; '.join(w.findings)}")
+        chain.echo(f"  {example.response.code.value}  {example.file_name:<34} {'valid' if w.valid else 'NOT VALID'}  "
                    f"{example.description}")
     chain.echo(f"  written to {responses}; 'peppol-response show FILE' explains one, "
                "'peppol-response demo --documents-only' shows them all")

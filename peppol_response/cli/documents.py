@@ -396,31 +396,55 @@ def _validator() -> tuple[str, Callable[[bytes], tuple[bool, list[str]]]]:
             "peppol_response.validation, is not available in this build)"), run_fallback
 
 
-def _step_responses(ctx: DemoContext) -> None:
-    """For every status code: reply to the example invoices, validate, show, write the files."""
+@dataclass(frozen=True)
+class WrittenExample:
+    """One example response as the demos write it: the example, its file and the validation verdict."""
+
+    example: Any
+    path: Path
+    valid: bool
+    findings: list[str]
+
+
+def write_examples(workdir: Path) -> tuple[str, Path, list[WrittenExample]]:
+    """Write the example invoices and one validated response per example under ``workdir``.
+
+    Returns how the responses were checked, the responses folder and each response's verdict.
+    """
     from ..examples import EXAMPLE_INVOICES, example_invoice, example_responses
 
-    invoices = ctx.workdir / "invoices"
-    responses = ctx.workdir / "responses"
+    invoices, responses = workdir / "invoices", workdir / "responses"
     invoices.mkdir(parents=True, exist_ok=True)
     responses.mkdir(parents=True, exist_ok=True)
     for file_name in EXAMPLE_INVOICES.values():
         (invoices / file_name).write_bytes(example_invoice(file_name))
     how, validate = _validator()
-    ctx.echo(f"validation: {how}\n")
-    done = []
+    written = []
     for example in example_responses():
         xml = example.response.to_xml()
         path = responses / example.file_name
         path.write_bytes(xml)
         valid, findings = validate(xml)
-        verdict = "valid" if valid else "NOT VALID"
+        written.append(WrittenExample(example, path, valid, findings))
+    return how, responses, written
+
+
+def _step_responses(ctx: DemoContext) -> None:
+    """For every status code: reply to the example invoices, validate, show, write the files."""
+    from ..examples import EXAMPLE_INVOICES
+
+    how, responses, written = write_examples(ctx.workdir)
+    ctx.echo(f"validation: {how}\n")
+    done = []
+    for w in written:
+        example = w.example
         ctx.echo(f"--- {example.file_name}: {example.description}")
-        ctx.echo(f"    in reply to invoices/{EXAMPLE_INVOICES[example.invoice]}; {verdict}; written to {path}")
-        for finding in findings:
+        ctx.echo(f"    in reply to invoices/{EXAMPLE_INVOICES[example.invoice]}; "
+                 f"{'valid' if w.valid else 'NOT VALID'}; written to {w.path}")
+        for finding in w.findings:
             ctx.echo(f"    {finding}")
         ctx.echo(describe(example.response) + "\n")
-        if not valid:
+        if not w.valid:
             ctx.failures.append(f"{example.file_name} is not valid")
         done.append(example.response.code.value)
     missing = sorted(set(ResponseCode) - set(done))

@@ -568,14 +568,8 @@ class _Run:
             return report
         if self.sent_invoice is None:
             self.sent_invoice = sent
-        report.message_id, report.receipt_message_id = sent.message_id, sent.receipt_message_id
-        report.sbdh_instance_id = sent.sbdh_instance_id
-        report.sent = sent.message_id is not None
-        report.receipted = sent.receipt_message_id is not None
-        report.delivered = sent.delivered
-        report.sending_ap = self.seller.access_point.seat if report.sent else None
+        _transport(report, sent, self.seller.access_point.seat)
         report.outcome = ("not-serviced" if sent.not_serviced else "delivered" if sent.delivered else "failed")
-        report.detail = sent.error
         report.timings = {**sent.timings, "total": round((time.perf_counter() - t0) * 1000, 1)}
         self.statuses(report)
         _check(report, expect, expected_outcome="delivered")
@@ -650,13 +644,7 @@ class _Run:
 
     def _fill(self, report: StepReport, sent: Any) -> None:
         report.timings.update(sent.timings)
-        report.message_id, report.receipt_message_id = sent.message_id, sent.receipt_message_id
-        report.sbdh_instance_id = sent.sbdh_instance_id
-        report.sent = sent.message_id is not None
-        report.receipted = sent.receipt_message_id is not None
-        report.delivered = sent.delivered
-        report.sending_ap = self.buyer.access_point.seat if report.sent else None
-        report.detail = sent.error
+        _transport(report, sent, self.buyer.access_point.seat)
         if sent.not_serviced:
             report.outcome = "not-serviced"
         elif sent.held:
@@ -769,3 +757,14 @@ def _final(report: ScenarioReport, run: _Run, expect: Expect) -> None:
         short = [g if ":" in w else g.split(":")[0] for g, w in zip(got, want, strict=False)]
         if len(got) != len(want) or short != want:
             report.failures.append(f"expected the seller's history {want}, got {got}")
+
+
+def _transport(report: StepReport, sent: Any, seat: str) -> None:
+    """What the sending access point (``seat``) reported for one exchange, as the step report keeps it."""
+    report.message_id, report.receipt_message_id = sent.message_id, sent.receipt_message_id
+    report.sbdh_instance_id = sent.sbdh_instance_id
+    report.sent = sent.message_id is not None
+    report.receipted = sent.receipt_message_id is not None
+    report.delivered = sent.delivered
+    report.sending_ap = seat if report.sent else None
+    report.detail = sent.error
