@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from typing import Any
 import click
 
 from ..errors import LocalOrderError, NetworkError, PeppolResponseError
-from .documents import NOT_TRANSPORT, _io_error, write_examples
+from .documents import NOT_TRANSPORT, demo_workdir, write_examples
 
 __all__ = ["demo"]
 
@@ -268,12 +267,7 @@ def demo(ctx: click.Context, workdir: Path | None, documents_only: bool, tracker
         ctx.invoke(documents_demo, workdir=workdir)
         return
     started = time.perf_counter()
-    if workdir is None:
-        workdir = Path(tempfile.mkdtemp(prefix="peppol-response-demo-"))
-    try:
-        workdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        _io_error(workdir, exc)
+    workdir = demo_workdir(workdir)
     echo = click.echo
     echo(f"peppol-response demo: the whole chain on this machine ({dt.date.today()}); files in {workdir}")
     echo(NOT_TRANSPORT)

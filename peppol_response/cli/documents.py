@@ -459,17 +459,23 @@ DEMO_STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
 """The demo's steps in order; later layers (AS4, SMP, tracker) add theirs here."""
 
 
-@click.command("demo")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where to write the files (default: a new temporary folder).")
-def demo(workdir: Path | None) -> None:
-    """The main job on embedded defaults: build, validate and show an Invoice Response per status code."""
+def demo_workdir(workdir: Path | None) -> Path:
+    """The demo's folder: ``workdir`` (created if missing) or a new temporary one; exit 2 if it cannot be made."""
     if workdir is None:
         workdir = Path(tempfile.mkdtemp(prefix="peppol-response-demo-"))
     try:
         workdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         _io_error(workdir, exc)
+    return workdir
+
+
+@click.command("demo")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the files (default: a new temporary folder).")
+def demo(workdir: Path | None) -> None:
+    """The main job on embedded defaults: build, validate and show an Invoice Response per status code."""
+    workdir = demo_workdir(workdir)
     click.echo(f"peppol-response demo, working in {workdir}\n{NOT_TRANSPORT}\n")
     ctx = DemoContext(workdir=workdir, echo=click.echo)
     for number, (title, step) in enumerate(DEMO_STEPS, start=1):
